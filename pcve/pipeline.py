@@ -1,0 +1,89 @@
+"""The pipeline's public steps. Airflow tasks and the `pcve` command call these
+same functions, so what runs in Airflow is what the tests run.
+
+Every function takes the home (a path) and returns a small JSON-serialisable
+summary (safe for XCom: counts, ids, file names, never cell values).
+Heavy imports (pandas, GX, dbt, duckdb) happen inside the functions, not at
+import time, so DAG files that import this module parse fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def offices() -> list[str]:
+    """Codes of the configured offices."""
+    from pcve.config import load_config
+
+    return sorted(load_config().offices)
+
+
+def discover(home: str | Path, office: str) -> list[dict]:
+    """New files in the office's source, in processing order (first seen, mtime, name)."""
+    from ingest.intake import discover as _discover
+
+    return _discover(home, office)
+
+
+def stage(home: str | Path, file_ref: dict) -> dict:
+    """Archive, parse and validate one file; writes nothing to the warehouse."""
+    from ingest.intake import stage_files
+
+    return stage_files(home, [file_ref])[0]
+
+
+def load(home: str | Path, office: str, staged: list[dict]) -> dict:
+    """Decide and load staged files of one office in order: one transaction per submission."""
+    from ingest.intake import load_staged
+
+    return load_staged(home, office, staged)
+
+
+def intake(home: str | Path, only_offices: list[str] | None = None, progress=None) -> dict:
+    """discover + stage (validated in batches) + load, for every office."""
+    from ingest.intake import intake as _intake
+
+    return _intake(home, only_offices=only_offices, progress=progress)
+
+
+def build_warehouse(home: str | Path, force: bool = False) -> dict:
+    """`dbt build` on the warehouse, skipped when neither the raw layer nor the project changed."""
+    from pcve.warehouse import build
+
+    return build(home, force=force)
+
+
+def publish(home: str | Path) -> dict:
+    """Atomically replace the analysts' read-only snapshot and the marts' Parquet files."""
+    from pcve.warehouse import publish as _publish
+
+    return _publish(home)
+
+
+def export(home: str | Path, periods: list[str] | None = None, profile: str = "ministry",
+           out: str | Path | None = None) -> dict:
+    """Write the extract of every period with a complete office whose content changed."""
+    from exports.extract import write_extracts
+
+    return write_extracts(home, periods=periods, profile=profile, out=out)
+
+
+def overdue(home: str | Path, as_of: str | None = None) -> list[dict]:
+    """Submissions past their due day and not received."""
+    from pcve.status import overdue as _overdue
+
+    return _overdue(home, as_of=as_of)
+
+
+def run(home: str | Path, progress=None) -> dict:
+    """The whole pipeline in-process: intake, dbt build, publish, extracts."""
+    from pcve.home import Home
+
+    h = Home.at(home).ensure()
+    with h.writer_lock():
+        summary = {"intake": intake(h.root, progress=progress)}
+        summary["warehouse"] = build_warehouse(h.root)
+        summary["published"] = publish(h.root) if summary["warehouse"].get("built") else {"skipped": True}
+        summary["exports"] = export(h.root)
+    return summary
