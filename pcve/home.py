@@ -13,6 +13,10 @@ class HomeLocked(RuntimeError):
     """Another pipeline process is writing this home."""
 
 
+# Re-entrant within one process: run() holds the lock and calls steps that take it too.
+_held: dict[Path, int] = {}
+
+
 @dataclass(frozen=True)
 class Home:
     root: Path
@@ -77,8 +81,16 @@ class Home:
     @contextmanager
     def writer_lock(self, wait: bool = True, timeout_hint: str = ""):
         """One writer per home: DuckDB allows one writing process, and runs must not interleave."""
+        if _held.get(self.root):
+            _held[self.root] += 1
+            try:
+                yield
+            finally:
+                _held[self.root] -= 1
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         fh = open(self.root / ".writer.lock", "a+")
+        locked = False
         try:
             flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
             try:
@@ -88,7 +100,11 @@ class Home:
                     f"another pcve run is writing {self.root}; wait for it to finish "
                     f"(or run with --wait){timeout_hint}"
                 ) from None
+            locked = True
+            _held[self.root] = 1
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            if locked:
+                _held.pop(self.root, None)
+                fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
