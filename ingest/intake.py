@@ -1,0 +1,261 @@
+"""Intake: find new files in each office's source, archive, parse, validate
+(batched per form), decide, load, and tell the office.
+
+Steps are split the way Airflow runs them: `discover` and `stage_files` never
+write the warehouse (they can run in parallel, one mapped task per file);
+`load_staged` writes it, in the files' order, under the home's writer lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from ingest import ledger as L
+from ingest import sources
+from ingest.parse import FileParser, Issue, ParsedFile
+from pcve.config import Config, load_config
+from pcve.home import Home
+from pcve.periods import parse_period, today_almaty
+
+log = logging.getLogger("pcve.intake")
+
+
+# ---------------------------------------------------------------- discover
+def discover(home, office: str) -> list[dict]:
+    """New files of one office, ordered by modification time, then name (forms.md)."""
+    h = Home.at(home)
+    cfg = load_config()
+    location = cfg.offices[office].source_location(h.root)
+    if "://" not in location:
+        Path(location).mkdir(parents=True, exist_ok=True)
+    state = L.LedgerState.load(h.ledger)
+    done = {(e["office"], e["file_name"], e.get("size"), e.get("mtime")) for e in state.events
+            if e.get("event") == "received" and state.submissions[e["submission_id"]].status in L.DECISIONS | {"voided"}}
+    refs = []
+    for f in sources.list_files(location):
+        if (office, f["name"], f["size"], f["mtime"]) in done:
+            continue  # same name, size and time as a decided file: not read again
+        refs.append({"office": office, "location": location, **f})
+    refs.sort(key=lambda r: (r["mtime"], r["name"]))
+    return refs
+
+
+# ---------------------------------------------------------------- stage
+def _staged_path(h: Home, office: str, sha: str, name: str) -> Path:
+    return h.staging / office / f"{sha[:16]}__{sources.safe_name(name)}.json"
+
+
+def _jsonable(v):
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, set):
+        return sorted(v)
+    return v
+
+
+def _rows_json(pf: ParsedFile) -> dict:
+    return {form: [{k: _jsonable(v) for k, v in r.items() if k != "_parse_errors"} for r in rows]
+            for form, rows in pf.rows.items()}
+
+
+def stage_files(home, refs: list[dict], today: date | None = None, progress=None) -> list[dict]:
+    """Archive, parse and validate files (GX once per form for the whole batch)."""
+    from expectations.validate import validate_batch
+
+    h = Home.at(home).ensure()
+    cfg = load_config()
+    today = today or today_almaty()
+    state = L.LedgerState.load(h.ledger)
+    parsers: dict[str, FileParser] = {}
+    parsed: list[tuple[dict, ParsedFile, str]] = []
+    results: list[dict | None] = [None] * len(refs)
+    slots: list[int] = []
+    for n, ref in enumerate(refs):
+        tmp, sha = sources.fetch(ref["location"], ref["path"], h.archive / ".incoming")
+        archived = sources.archive_file(tmp, sha, h.archive)
+        if state.is_done(ref["office"], ref["name"], sha):
+            results[n] = {**_ref_summary(ref), "sha256": sha, "skipped": "already processed"}
+        else:
+            parser = parsers.setdefault(ref["office"], FileParser(cfg, ref["office"]))
+            pf = parser.parse(archived, ref["name"])
+            parsed.append((ref, pf, sha))
+            slots.append(n)
+        if progress:
+            progress(1)
+    summaries = validate_batch(cfg, [pf for _, pf, _ in parsed], today) if parsed else []
+    for slot, (ref, pf, sha), summ in zip(slots, parsed, summaries, strict=True):
+        staged = {
+            "ref": ref, "sha256": sha, "file_name": ref["name"], "office": ref["office"],
+            "period": pf.period.token if pf.period else None, "scope": pf.scope,
+            "rows": _rows_json(pf),
+            "issues": [asdict(i) for i in pf.issues],
+            "summaries": [asdict(s) for s in summ],
+        }
+        path = _staged_path(h, ref["office"], sha, ref["name"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(staged, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+        results[slot] = {**_ref_summary(ref), "sha256": sha, "staged": str(path),
+                         "period": staged["period"], "errors": len(pf.errors), "warnings": len(pf.warnings)}
+    return results  # type: ignore[return-value]
+
+
+def _ref_summary(ref: dict) -> dict:
+    return {"office": ref["office"], "name": ref["name"], "mtime": ref["mtime"], "size": ref["size"],
+            "location": ref["location"], "path": ref["path"]}
+
+
+def _parsed_from_staged(cfg: Config, st: dict) -> ParsedFile:
+    period = parse_period(st["period"]) if st["period"] else None
+    pf = ParsedFile(st["office"], st["file_name"], period, st["scope"], st["rows"])
+    pf.issues = [Issue(**i) for i in st["issues"]]
+    return pf
+
+
+# ---------------------------------------------------------------- load
+def load_staged(home, office: str, staged: list[dict]) -> dict:
+    """Decide and load the staged files of one office, in order. Returns what happened."""
+    import duckdb
+
+    from ingest.load import load_submission
+    from ingest.messages import render
+    from ingest.reports import _params, errors_csv, errors_html, receipt_html
+    from ingest.warehouse_init import init_warehouse
+
+    h = Home.at(home).ensure()
+    cfg = load_config()
+    out = {"office": office, "accepted": [], "rejected": [], "duplicate": [], "skipped": []}
+    items = [s for s in staged if s and s.get("office") == office]
+    items.sort(key=lambda s: (s["mtime"], s["name"]))
+    with h.writer_lock():
+        con = duckdb.connect(str(h.warehouse))
+        try:
+            init_warehouse(con, cfg)
+            for item in items:
+                if "staged" not in item or not Path(item["staged"]).exists():
+                    out["skipped"].append(item["name"])
+                    continue
+                st = json.loads(Path(item["staged"]).read_text(encoding="utf-8"))
+                state = L.LedgerState.load(h.ledger)
+                if state.is_done(office, st["file_name"], st["sha256"]):
+                    out["skipped"].append(st["file_name"])
+                    Path(item["staged"]).unlink(missing_ok=True)
+                    continue
+                pf = _parsed_from_staged(cfg, st)
+                sub = _received(h, state, item, st)
+                if pf.errors:
+                    status = "rejected"
+                else:
+                    cur = state.current(office, st["period"], None if st["scope"] == "workbook" else st["scope"])
+                    status = "duplicate" if cur and cur.sha256 == st["sha256"] and cur.scope == st["scope"] else "accepted"
+                lang = "en"
+                st["issues"] = [
+                    {**i, "message": render(i["rule"], lang, _params(cfg, pf, Issue(**i), lang))} for i in st["issues"]
+                ]
+                if status == "rejected":
+                    # Nothing of a rejected file reaches the warehouse; only its record and issues.
+                    st["rows"] = {}
+                period = parse_period(st["period"]) if st["period"] else None
+                row = {
+                    "submission_id": sub["submission_id"], "seq": sub["seq"], "office_code": office,
+                    "period": st["period"], "period_kind": period.kind if period else None,
+                    "period_start": period.start if period else None, "period_end": period.end if period else None,
+                    "scope": st["scope"], "file_name": st["file_name"], "sha256": st["sha256"],
+                    "received_at": sub["received_at"], "status": status,
+                    "error_count": len(pf.errors), "warning_count": len(pf.warnings),
+                }
+                load_submission(con, cfg, row, st)
+                decision = {"event": status, "submission_id": sub["submission_id"], "at": L.now_iso(),
+                            "errors": len(pf.errors), "warnings": len(pf.warnings),
+                            "rules": sorted({i.rule for i in pf.errors})}
+                location = item["location"]
+                if status == "rejected":
+                    privacy = any(i.rule.startswith("privacy") for i in pf.errors)
+                    qpath = _quarantine(h, cfg, office, st, pf, privacy)
+                    decision.update({"quarantine_path": str(qpath.relative_to(h.root)), "privacy": privacy})
+                    _write_back(location, st["file_name"] + ".errors.csv", errors_csv(cfg, pf))
+                    _write_back(location, st["file_name"] + ".errors.html", errors_html(cfg, pf))
+                    out["rejected"].append({"submission_id": sub["submission_id"], "file": st["file_name"],
+                                            "errors": len(pf.errors), "rules": decision["rules"]})
+                else:
+                    _write_back(location, st["file_name"] + ".receipt.html",
+                                receipt_html(cfg, pf, sub["submission_id"], status))
+                    out[status].append({"submission_id": sub["submission_id"], "file": st["file_name"],
+                                        "period": st["period"]})
+                L.append(h.ledger, decision)
+                log.info("%s %s %s (%s): %s, %d error(s), %d warning(s)", office, sub["submission_id"],
+                         st["file_name"], st["period"], status, len(pf.errors), len(pf.warnings))
+                Path(item["staged"]).unlink(missing_ok=True)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+    out["changed"] = bool(out["accepted"])
+    return out
+
+
+def _received(h: Home, state: L.LedgerState, item: dict, st: dict) -> dict:
+    """Give the file its seq and submission id (reusing them after a crash mid-decision)."""
+    for s in state.submissions.values():
+        if (s.office, s.file_name, s.sha256) == (st["office"], st["file_name"], st["sha256"]) and s.status == "received":
+            return {"submission_id": s.submission_id, "seq": s.seq, "received_at": s.received_at}
+    seq = state.next_seq
+    sub = {"submission_id": f"S{seq:06d}", "seq": seq, "received_at": sources.received_at(item["mtime"])}
+    L.append(h.ledger, {
+        "event": "received", **sub, "office": st["office"], "file_name": st["file_name"], "sha256": st["sha256"],
+        "size": item["size"], "mtime": item["mtime"], "period": st["period"], "scope": st["scope"],
+        "at": L.now_iso(),
+    })
+    return sub
+
+
+def _quarantine(h: Home, cfg: Config, office: str, st: dict, pf: ParsedFile, privacy: bool) -> Path:
+    from ingest.reports import errors_csv, errors_html
+
+    qdir = h.quarantine / office
+    qdir.mkdir(parents=True, exist_ok=True)
+    name = sources.safe_name(st["file_name"])
+    stem, ext = os.path.splitext(name)
+    archived = h.archive / st["sha256"][:2] / st["sha256"]
+    target, n = qdir / name, 1
+    # A later, different file of the same name becomes <stem>~2<ext>; never overwrite.
+    while target.exists() and _sha256(target) != st["sha256"]:
+        n += 1
+        target = qdir / f"{stem}~{n}{ext}"
+    sources.copy_local(archived, target)
+    (target.parent / (target.name + ".errors.csv")).write_bytes(errors_csv(cfg, pf))
+    (target.parent / (target.name + ".errors.html")).write_bytes(errors_html(cfg, pf))
+    if privacy:
+        os.chmod(target, 0o600)  # readable by its owner only; purged after the retention period
+    return target
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_back(location: str, name: str, data: bytes) -> None:
+    try:
+        sources.write_back(location, name, data)
+    except OSError as exc:  # the office's folder may be read-only: the decision stands, the report stays local
+        log.warning("could not write %s back to the office's source: %s", name, exc)
+
+
+# ---------------------------------------------------------------- all offices
+def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
+    cfg = load_config()
+    offices = only_offices or sorted(cfg.offices)
+    refs = [r for o in offices for r in discover(home, o)]
+    staged = stage_files(home, refs, progress=progress) if refs else []
+    result = {"files": len(refs), "offices": {}}
+    for o in offices:
+        result["offices"][o] = load_staged(home, o, [s for s in staged if s["office"] == o])
+    result["changed"] = any(v["changed"] for v in result["offices"].values())
+    return result

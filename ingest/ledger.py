@@ -1,0 +1,128 @@
+"""The append-only ledger: the durable history of every file and decision.
+
+One JSON object per line, fsync'd on append. The warehouse's raw layer is
+derived from the archive + this ledger (`pcve rebuild`), never the reverse.
+
+Events: received (a file got a seq and submission id), accepted, rejected,
+duplicate, voided, requeued, purged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pcve.periods import ALMATY_TZ
+
+DECISIONS = {"accepted", "rejected", "duplicate"}
+
+
+def now_iso() -> str:
+    return datetime.now(ALMATY_TZ).replace(microsecond=0).isoformat()
+
+
+def append(path: Path, event: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(event, ensure_ascii=False, sort_keys=True) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                # A torn last line from a crash mid-append: the event never happened.
+                continue
+    return out
+
+
+@dataclass
+class Submission:
+    submission_id: str
+    seq: int
+    office: str
+    file_name: str
+    sha256: str
+    received_at: str
+    period: str | None
+    scope: str
+    status: str = "received"  # received | accepted | rejected | duplicate | voided
+    errors: int = 0
+    warnings: int = 0
+    rules: list[str] = field(default_factory=list)
+    quarantine_path: str | None = None
+    privacy: bool = False
+    decided_at: str | None = None
+
+
+@dataclass
+class LedgerState:
+    submissions: dict[str, Submission]
+    events: list[dict]
+
+    @classmethod
+    def load(cls, path: Path) -> LedgerState:
+        events = read(path)
+        subs: dict[str, Submission] = {}
+        for e in events:
+            kind = e.get("event")
+            if kind == "received":
+                subs[e["submission_id"]] = Submission(
+                    e["submission_id"], e["seq"], e["office"], e["file_name"], e["sha256"],
+                    e["received_at"], e.get("period"), e.get("scope", "workbook"))
+            elif kind in DECISIONS | {"voided"} and e.get("submission_id") in subs:
+                s = subs[e["submission_id"]]
+                s.status = kind
+                s.decided_at = e.get("at")
+                if kind in DECISIONS:
+                    s.errors, s.warnings = e.get("errors", 0), e.get("warnings", 0)
+                    s.rules = e.get("rules", [])
+                    s.quarantine_path = e.get("quarantine_path")
+                    s.privacy = bool(e.get("privacy"))
+            elif kind == "requeued" and e.get("submission_id") in subs:
+                subs[e["submission_id"]].status = "requeued"
+        return cls(subs, events)
+
+    @property
+    def next_seq(self) -> int:
+        return max((s.seq for s in self.submissions.values()), default=0) + 1
+
+    def key_index(self) -> dict[tuple[str, str, str], Submission]:
+        """(office, file name, sha256) -> latest submission of that file."""
+        out = {}
+        for s in sorted(self.submissions.values(), key=lambda s: s.seq):
+            out[(s.office, s.file_name, s.sha256)] = s
+        return out
+
+    def is_done(self, office: str, file_name: str, sha256: str) -> bool:
+        s = self.key_index().get((office, file_name, sha256))
+        return s is not None and s.status in DECISIONS | {"voided"}
+
+    def current(self, office: str, period: str, form: str | None = None,
+                forms_of: dict[str, set[str]] | None = None) -> Submission | None:
+        """The latest accepted submission of an office and period covering `form` (any form if None)."""
+        best = None
+        for s in self.submissions.values():
+            if s.office != office or s.period != period or s.status != "accepted":
+                continue
+            if form is not None and s.scope not in ("workbook", form):
+                continue
+            if best is None or s.seq > best.seq:
+                best = s
+        return best

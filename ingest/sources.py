@@ -1,0 +1,115 @@
+"""Where offices drop their files: a local folder by default, or an SFTP /
+object-store location by configuration alone (fsspec URLs: sftp://, s3://).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from pcve.periods import ALMATY_TZ
+
+REPORTS_DIR = "_reports"
+
+
+def filesystem(location: str):
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(location)
+    return fs, root.rstrip("/")
+
+
+def _is_candidate(name: str) -> bool:
+    # Excel's lock files (~$x.xlsx) and hidden files are never submissions.
+    return not (name.startswith(".") or name.startswith("~$") or name == REPORTS_DIR)
+
+
+def list_files(location: str) -> list[dict]:
+    """Files directly in the source folder: name, modification time, size."""
+    fs, root = filesystem(location)
+    if not fs.exists(root):
+        return []
+    out = []
+    for info in fs.ls(root, detail=True):
+        name = info["name"].rstrip("/").rsplit("/", 1)[-1]
+        if info.get("type") != "file" or not _is_candidate(name):
+            continue
+        mtime = info.get("mtime") or info.get("LastModified") or info.get("last_modified") or info.get("created")
+        if isinstance(mtime, datetime):
+            ts = mtime.timestamp()
+        else:
+            ts = float(mtime or 0)
+        out.append({"name": name, "path": info["name"], "mtime": ts, "size": int(info.get("size") or 0)})
+    return out
+
+
+def received_at(mtime: float) -> str:
+    """The file's arrival in the source, Asia/Almaty, ISO seconds (no offset)."""
+    return datetime.fromtimestamp(mtime, ALMATY_TZ).replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def fetch(location: str, path: str, dest_dir: Path) -> tuple[Path, str]:
+    """Copy one source file into dest_dir under a temp name; return (path, sha256)."""
+    fs, _ = filesystem(location)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".fetch-")
+    with os.fdopen(fd, "wb") as out, fs.open(path, "rb") as src:
+        while chunk := src.read(1 << 20):
+            h.update(chunk)
+            out.write(chunk)
+    return Path(tmp), h.hexdigest()
+
+
+def archive_file(tmp: Path, sha256: str, archive_dir: Path) -> Path:
+    """Move a fetched file into the archive under its sha256 (idempotent, atomic)."""
+    dest = archive_dir / sha256[:2] / sha256
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        tmp.unlink(missing_ok=True)
+    else:
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    return dest
+
+
+def safe_name(name: str) -> str:
+    """A file name safe to create locally: no separators, no '..', no control or shell characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name)
+    name = re.sub(r"[<>:\"|?*`$;&!'(){}\[\]]", "_", name).strip(" .")
+    return name or "unnamed"
+
+
+def write_back(location: str, name: str, data: bytes) -> str:
+    """Write a report beside the office's files, under _reports/ (atomic where the fs allows)."""
+    fs, root = filesystem(location)
+    target_dir = f"{root}/{REPORTS_DIR}"
+    fs.makedirs(target_dir, exist_ok=True)
+    target = f"{target_dir}/{safe_name(name)}"
+    if _is_local(fs):
+        tmp = Path(target + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    else:
+        with fs.open(target, "wb") as fh:
+            fh.write(data)
+    return target
+
+
+def _is_local(fs) -> bool:
+    protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocols or "local" in protocols
+
+
+def copy_local(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
