@@ -1,0 +1,296 @@
+"""The `pcve` command: the same library functions the Airflow DAGs call.
+
+Exit codes: 0 done (even when some files were rejected: that is a normal
+outcome, reported); 1 the pipeline itself failed; 2 usage error; 3 another run
+holds the home; 4 `pcve validate` found errors in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID = 1, 3, 4
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    c = Console(stderr=stderr, highlight=False)
+    if not c.is_terminal:  # piped: plain lines, no wrapping at 80 columns
+        c = Console(stderr=stderr, highlight=False, width=250, soft_wrap=True, no_color=True)
+    return c
+
+
+def _emit(data, as_json: bool, render) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        render(data)
+
+
+def _fail(msg: str, code: int = EXIT_FAILED):
+    click.echo(f"pcve: {msg}", err=True)
+    sys.exit(code)
+
+
+def _guard(fn):
+    """Turn expected failures into clear messages and meaningful exit codes."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        from pcve.home import HomeLocked
+
+        try:
+            return fn(*a, **kw)
+        except HomeLocked as exc:
+            _fail(str(exc), EXIT_LOCKED)
+        except KeyboardInterrupt:
+            _fail("interrupted; re-run the same command: it resumes where it stopped", EXIT_FAILED)
+        except click.ClickException:
+            raise
+        except Exception as exc:  # the message must say what to do; the traceback goes to the log
+            logging.getLogger("pcve").debug("failure", exc_info=True)
+            _fail(f"{type(exc).__name__}: {exc}\n(re-run with PCVE_DEBUG=1 for the traceback)")
+
+    return wrapper
+
+
+home_option = click.option(
+    "--home", "home", type=click.Path(file_okay=False, path_type=Path), envvar="PCVE_HOME", default="demo",
+    show_default=True, help="Pipeline home: inbox/, archive/, warehouse.duckdb, exports/ … (env PCVE_HOME).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for machines.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="pcve-warehouse")
+def main(verbose: int) -> None:
+    """pcve: office workbooks → validated warehouse → ministry extracts.
+
+    Start with `pcve demo --home demo/`, then `pcve status --home demo/`.
+    """
+    level = logging.WARNING - 10 * verbose if not os.getenv("PCVE_DEBUG") else logging.DEBUG
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("great_expectations", "great_expectations._docs_decorators"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _progress_intake(home: Path, as_json: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = _console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, disable=as_json or not console.is_terminal, transient=True)
+
+
+def _render_run(summary: dict) -> None:
+    c = _console()
+    intake = summary["intake"]
+    c.print(f"[bold]Intake[/bold]: {intake['files']} new file(s)")
+    for office, o in intake["offices"].items():
+        c.print(f"  {office}: {len(o['accepted'])} accepted, {len(o['rejected'])} rejected, "
+                f"{len(o['duplicate'])} duplicate")
+        for r in o["rejected"]:
+            c.print(f"    [red]rejected[/red] {r['file']}: {r['errors']} error(s) ({', '.join(r['rules'])})")
+    w = summary["warehouse"]
+    c.print(f"[bold]Warehouse[/bold]: {'built' if w.get('built') else 'unchanged, no dbt build'}"
+            + (f" ({w.get('reason')})" if w.get("reason") else ""))
+    e = summary["exports"]
+    written = e.get("written", [])
+    c.print(f"[bold]Extracts[/bold]: {len(written)} written, {len(e.get('unchanged', []))} unchanged")
+    for wr in written:
+        if isinstance(wr, dict):
+            c.print(f"  exports/{wr.get('period')} (revision {wr.get('revision')})")
+        else:
+            c.print(f"  exports/{wr}")
+
+
+@main.command()
+@home_option
+@json_option
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="If another run holds the home: wait for it, or exit with code 3.")
+@_guard
+def run(home: Path, as_json: bool, wait: bool) -> None:
+    """Run the whole pipeline in-process: pull new files from every office's source,
+    validate, load, dbt build, publish the analysts' snapshot, write extracts."""
+    from pcve import pipeline
+    from pcve.home import Home
+
+    h = Home.at(home).ensure()
+    with h.writer_lock(wait=wait), _progress_intake(home, as_json) as prog:
+        task = prog.add_task("reading and validating files", total=None)
+        summary = pipeline.run(h.root, progress=lambda n: prog.advance(task, n))
+    _emit(summary, as_json, _render_run)
+
+
+@main.command()
+@home_option
+@json_option
+@click.option("--in-process", is_flag=True, help="Run the pipeline in-process instead of through Airflow.")
+@_guard
+def demo(home: Path, as_json: bool, in_process: bool) -> None:
+    """Write the demo submissions into HOME/inbox/ and run the pipeline through
+    Airflow (`airflow dags test` on an embedded SQLite metadata DB under HOME/airflow/)."""
+    from pcve.demo_data import write_demo
+    from pcve.home import Home
+
+    h = Home.at(home).ensure()
+    files = write_demo(h.inbox)
+    c = _console(stderr=True)
+    if not as_json:
+        c.print(f"wrote {len(files)} demo workbook(s) into {h.inbox}")
+    if in_process:
+        from pcve import pipeline
+
+        summary = pipeline.run(h.root)
+    else:
+        from pcve.airflow_runner import run_pipeline_via_airflow
+
+        if not as_json:
+            c.print("running the DAGs office_intake → warehouse_build → ministry_extract with `airflow dags test` …")
+        summary = {"airflow": run_pipeline_via_airflow(h.root)}
+    from pcve.status import status as _status
+
+    st = _status(h.root)
+    summary["status"] = {o: v["counts"] for o, v in st["offices"].items()}
+    summary["exports"] = sorted(p.name for p in h.exports.iterdir() if not p.name.startswith("."))
+
+    def render(s):
+        out = _console()
+        for o, counts in s["status"].items():
+            out.print(f"{o}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+        out.print(f"extracts in {h.exports}: {', '.join(s['exports'])}")
+        out.print(f"next: pcve status --home {home}   ·   ls {h.exports}/2017")
+
+    _emit(summary, as_json, render)
+
+
+@main.command()
+@home_option
+@json_option
+@click.option("--office", help="Only this office.")
+@click.option("--all-missing", is_flag=True, help="List every missing period instead of a summary.")
+@_guard
+def status(home: Path, as_json: bool, office: str | None, all_missing: bool) -> None:
+    """Per office and period: received, accepted, rejected (with why), superseded, missing."""
+    from pcve.status import status as _status
+
+    rep = _status(home)
+    if office:
+        if office not in rep["offices"]:
+            raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(rep['offices'])}")
+        rep["offices"] = {office: rep["offices"][office]}
+
+    def render(r):
+        from rich.table import Table
+
+        c = _console()
+        for code, o in r["offices"].items():
+            t = Table(title=f"{code}: {o['name']} ({o['periodicity']})", title_justify="left")
+            for col in ("period", "submission", "file", "received", "status", "why"):
+                t.add_column(col)
+            for period, p in o["periods"].items():
+                for s in p["received"]:
+                    why = ", ".join(s["rules"]) if s["status"] == "rejected" else ""
+                    style = {"rejected": "red", "superseded": "dim", "accepted": "green"}.get(s["status"], "")
+                    t.add_row(period, s["submission_id"], s["file"], s["received_at"],
+                              f"[{style}]{s['status']}[/{style}]" if style else s["status"], why)
+            c.print(t)
+            miss = o["missing"]
+            if miss:
+                tokens = [m["period"] for m in miss]
+                shown = tokens if all_missing or len(tokens) <= 8 else tokens[:3] + ["…"] + tokens[-3:]
+                c.print(f"  missing ({len(tokens)}): {', '.join(shown)}"
+                        f"  [{sum(m['overdue'] for m in miss)} overdue]")
+            else:
+                c.print("  nothing missing")
+
+    _emit(rep, as_json, render)
+
+
+@main.command()
+@home_option
+@json_option
+@click.option("--period", "periods", multiple=True, required=True, help="2017, 2017Q1 or 2017-Q1 (repeatable).")
+@click.option("--profile", type=click.Choice(["ministry", "public"]), default="ministry", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Base folder (default HOME/exports, or HOME/exports/public for the public profile).")
+@_guard
+def export(home: Path, as_json: bool, periods: tuple[str, ...], profile: str, out: Path | None) -> None:
+    """Write the extract of given period(s) on demand."""
+    from pcve import pipeline
+
+    summary = pipeline.export(home, periods=list(periods), profile=profile, out=out)
+    _emit(summary, as_json, lambda s: click.echo(json.dumps(s, ensure_ascii=False, indent=2, default=str)))
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--office", required=True, help="The office the file would come from.")
+@json_option
+@_guard
+def validate(file: Path, office: str, as_json: bool) -> None:
+    """Dry-run one file through parsing and the GX suites; nothing is stored.
+
+    Exit code 4 when the file would be rejected."""
+    from expectations.validate import validate_batch
+    from ingest.parse import parse_file
+    from ingest.reports import issue_rows
+    from pcve.config import load_config
+    from pcve.periods import today_almaty
+
+    cfg = load_config()
+    if office not in cfg.offices:
+        raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
+    pf = parse_file(cfg, office, file)
+    validate_batch(cfg, [pf], today_almaty())
+    rows = issue_rows(cfg, pf, pf.issues)
+    data = {"file": file.name, "period": pf.period.token if pf.period else None,
+            "rows": {f: len(r) for f, r in pf.rows.items()}, "errors": len(pf.errors),
+            "warnings": len(pf.warnings), "issues": rows}
+
+    def render(d):
+        c = _console()
+        c.print(f"{d['file']}: period {d['period']}, rows {d['rows']}, "
+                f"{d['errors']} error(s), {d['warnings']} warning(s)")
+        lang = "message_ru" if cfg.offices[office].language == "ru" else "message_kk"
+        for r in d["issues"]:
+            c.print(f"  {r['severity']:7} {r['cell'] or '-':24} {r['rule']:22} {r[lang]}")
+
+    _emit(data, as_json, render)
+    if pf.errors:
+        sys.exit(EXIT_INVALID)
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Exit 1 if the suite files differ from config/forms.yml.")
+def suites(check: bool) -> None:
+    """(Re)generate the GX suites in expectations/suites/ from config/forms.yml."""
+    from expectations.suites import SUITES_DIR, suite_json
+    from pcve.config import load_config
+
+    cfg = load_config()
+    stale = [f for f, form in cfg.forms.items()
+             if not (SUITES_DIR / f"{f}.json").exists()
+             or (SUITES_DIR / f"{f}.json").read_text(encoding="utf-8") != suite_json(cfg, form)]
+    if check:
+        if stale:
+            _fail(f"suites out of date: {', '.join(stale)}; run `pcve suites`")
+        click.echo("suites up to date")
+        return
+    from expectations.suites import write_suites
+
+    for p in write_suites(cfg):
+        click.echo(str(p))
+
+
+if __name__ == "__main__":
+    main()
