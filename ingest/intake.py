@@ -259,3 +259,82 @@ def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
         result["offices"][o] = load_staged(home, o, [s for s in staged if s["office"] == o])
     result["changed"] = any(v["changed"] for v in result["offices"].values())
     return result
+
+
+# ---------------------------------------------------------------- engineers' tools
+def void(home, submission_id: str, reason: str = "") -> dict:
+    """Withdraw an accepted submission: the period falls back to what was current before it."""
+    import duckdb
+
+    from ingest.load import set_status
+
+    h = Home.at(home)
+    with h.writer_lock():
+        state = L.LedgerState.load(h.ledger)
+        sub = state.submissions.get(submission_id)
+        if sub is None:
+            raise ValueError(f"no submission {submission_id}; see `pcve status` for ids")
+        if sub.status != "accepted":
+            raise ValueError(f"{submission_id} is {sub.status}; only an accepted submission can be voided")
+        L.append(h.ledger, {"event": "voided", "submission_id": submission_id, "at": L.now_iso(),
+                            "reason": reason[:500]})
+        con = duckdb.connect(str(h.warehouse))
+        try:
+            set_status(con, submission_id, "voided")
+        finally:
+            con.close()
+    return {"voided": submission_id, "office": sub.office, "period": sub.period, "file": sub.file_name}
+
+
+def requeue(home, quarantined: str | Path) -> dict:
+    """Process a quarantined file again (after a fix to the pipeline, not to the file)."""
+    h = Home.at(home)
+    target = Path(quarantined).resolve()
+    with h.writer_lock():
+        state = L.LedgerState.load(h.ledger)
+        match = [s for s in state.submissions.values()
+                 if s.quarantine_path and (h.root / s.quarantine_path).resolve() == target]
+        if not match:
+            raise ValueError(f"{quarantined} is not a quarantined submission of {h.root}")
+        sub = max(match, key=lambda s: s.seq)
+        L.append(h.ledger, {"event": "requeued", "submission_id": sub.submission_id, "at": L.now_iso()})
+        received = next(e for e in state.events
+                        if e.get("event") == "received" and e["submission_id"] == sub.submission_id)
+        archived = h.archive / sub.sha256[:2] / sub.sha256
+        ref = {"office": sub.office, "location": str(archived.parent), "path": str(archived),
+               "name": sub.file_name, "mtime": received.get("mtime", 0), "size": received.get("size", 0)}
+        staged = stage_files(h.root, [ref])
+        # Reports go back to the office's own source, not to the archive folder.
+        office_loc = load_config().offices[sub.office].source_location(h.root)
+        for s in staged:
+            s["location"] = office_loc
+        result = load_staged(h.root, sub.office, staged)
+    return {"requeued": sub.submission_id, **result}
+
+
+def purge_privacy_quarantine(home, retention_days: int | None = None) -> list[str]:
+    """Delete files rejected under the privacy rule once their retention has passed (logged)."""
+    from datetime import datetime, timedelta
+
+    h = Home.at(home)
+    days = retention_days if retention_days is not None else int(os.getenv("PCVE_PRIVACY_RETENTION_DAYS", "90"))
+    state = L.LedgerState.load(h.ledger)
+    purged_ids = {e["submission_id"] for e in state.events if e.get("event") == "purged"}
+    now = datetime.fromisoformat(L.now_iso())
+    out = []
+    for s in state.submissions.values():
+        if not (s.privacy and s.quarantine_path and s.decided_at) or s.submission_id in purged_ids:
+            continue
+        if datetime.fromisoformat(s.decided_at) + timedelta(days=days) > now:
+            continue
+        target = h.root / s.quarantine_path
+        for p in (target, target.with_name(target.name + ".errors.csv"), target.with_name(target.name + ".errors.html")):
+            p.unlink(missing_ok=True)
+        archived = h.archive / s.sha256[:2] / s.sha256
+        archived.unlink(missing_ok=True)  # the privacy rule outranks the archive: the content must go
+        L.append(h.ledger, {"event": "purged", "submission_id": s.submission_id, "at": L.now_iso(),
+                            "retention_days": days})
+        log.warning("purged %s (%s) after %d days: rejected under the privacy rule", s.submission_id,
+                    s.file_name, days)
+        out.append(s.submission_id)
+    return out

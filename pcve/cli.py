@@ -271,6 +271,56 @@ def validate(file: Path, office: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("submission_id")
+@home_option
+@json_option
+@click.option("--reason", default="", help="Why it is withdrawn (kept in the ledger).")
+@_guard
+def void(submission_id: str, home: Path, as_json: bool, reason: str) -> None:
+    """Withdraw an accepted submission (e.g. S000042): its period falls back to the
+    submission that was current before. Recorded in the ledger; run `pcve run` after."""
+    from ingest.intake import void as _void
+
+    try:
+        res = _void(home, submission_id, reason)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    _emit(res, as_json, lambda r: click.echo(f"voided {r['voided']} ({r['office']} {r['period']}, {r['file']}); "
+                                             "now run `pcve run` to rebuild and re-export"))
+
+
+@main.command()
+@click.argument("quarantined", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@home_option
+@json_option
+@_guard
+def requeue(quarantined: Path, home: Path, as_json: bool) -> None:
+    """Process a quarantined file again, after a fix to the pipeline (not to the file:
+    a corrected file is simply sent again by the office)."""
+    from ingest.intake import requeue as _requeue
+
+    try:
+        res = _requeue(home, quarantined)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    _emit(res, as_json, lambda r: click.echo(
+        f"requeued {r['requeued']}: {len(r['accepted'])} accepted, {len(r['rejected'])} rejected"))
+
+
+@main.command()
+@home_option
+@json_option
+@click.option("--days", type=int, default=None, help="Retention in days (default env PCVE_PRIVACY_RETENTION_DAYS or 90).")
+@_guard
+def purge(home: Path, as_json: bool, days: int | None) -> None:
+    """Delete files rejected under the privacy rule after their retention period."""
+    from ingest.intake import purge_privacy_quarantine
+
+    res = purge_privacy_quarantine(home, days)
+    _emit({"purged": res}, as_json, lambda r: click.echo(f"purged {len(r['purged'])} file(s)"))
+
+
+@main.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the suite files differ from config/forms.yml.")
 def suites(check: bool) -> None:
     """(Re)generate the GX suites in expectations/suites/ from config/forms.yml."""
