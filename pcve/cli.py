@@ -321,6 +321,29 @@ def purge(home: Path, as_json: bool, days: int | None) -> None:
 
 
 @main.command()
+@home_option
+@json_option
+@click.option("--check", "check_only", is_flag=True, help="Only say whether the warehouse agrees with the ledger (exit 1 if not).")
+@_guard
+def rebuild(home: Path, as_json: bool, check_only: bool) -> None:
+    """Rebuild the warehouse from the archive and the ledger (after damage or loss),
+    then dbt build, publish and re-export: the extracts come out the same."""
+    from ingest.rebuild import check_warehouse
+    from pcve import pipeline
+
+    problem = check_warehouse(home)
+    if check_only:
+        _emit({"ok": problem is None, "problem": problem}, as_json,
+              lambda r: click.echo("warehouse agrees with the ledger" if r["ok"] else f"damaged: {r['problem']}"))
+        sys.exit(0 if problem is None else EXIT_FAILED)
+    summary = pipeline.rebuild(home)
+    summary["reason"] = problem or "requested"
+    _emit(summary, as_json, lambda s: click.echo(
+        f"rebuilt {s['raw']['submissions']} submission(s) from the archive ({s['reason']}); "
+        f"extracts: {len(s['exports'].get('written', []))} written, {len(s['exports'].get('unchanged', []))} unchanged"))
+
+
+@main.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the suite files differ from config/forms.yml.")
 def suites(check: bool) -> None:
     """(Re)generate the GX suites in expectations/suites/ from config/forms.yml."""

@@ -9,7 +9,10 @@ import time, so DAG files that import this module parse fast.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+log = logging.getLogger("pcve.pipeline")
 
 
 def offices() -> list[str]:
@@ -76,13 +79,34 @@ def overdue(home: str | Path, as_of: str | None = None) -> list[dict]:
     return _overdue(home, as_of=as_of)
 
 
+def rebuild(home: str | Path) -> dict:
+    """Rebuild the warehouse from archive + ledger, then dbt build, publish, re-export."""
+    from ingest.rebuild import rebuild_raw
+    from pcve.home import Home
+
+    h = Home.at(home)
+    with h.writer_lock():
+        summary = {"raw": rebuild_raw(h.root)}
+        summary["warehouse"] = build_warehouse(h.root, force=True)
+        summary["published"] = publish(h.root)
+        summary["exports"] = export(h.root)
+    return summary
+
+
 def run(home: str | Path, progress=None) -> dict:
     """The whole pipeline in-process: intake, dbt build, publish, extracts."""
+    from ingest.rebuild import check_warehouse, rebuild_raw
     from pcve.home import Home
 
     h = Home.at(home).ensure()
     with h.writer_lock():
-        summary = {"intake": intake(h.root, progress=progress)}
+        summary: dict = {}
+        problem = check_warehouse(h.root)
+        if problem:
+            # The warehouse is derived: rebuild it from the archive and the ledger, then go on.
+            log.warning("%s: rebuilding the warehouse from the archive and the ledger", problem)
+            summary["rebuilt"] = {"reason": problem, **rebuild_raw(h.root)}
+        summary["intake"] = intake(h.root, progress=progress)
         summary["warehouse"] = build_warehouse(h.root)
         summary["published"] = publish(h.root)  # no-op when the snapshot is already current
         summary["exports"] = export(h.root)

@@ -1,0 +1,127 @@
+"""The warehouse is derived, never the only copy: rebuild its raw layer from
+the archive (received files by sha256) and the ledger (every decision).
+
+Decisions are replayed, not re-taken: a file accepted in 2017 stays accepted
+even though the rules' "today" has moved on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date
+
+from ingest import ledger as L
+from pcve.config import load_config
+from pcve.home import Home
+
+log = logging.getLogger("pcve.rebuild")
+
+
+def check_warehouse(home) -> str | None:
+    """None when the raw layer agrees with the ledger; otherwise what is wrong."""
+    import duckdb
+
+    h = Home.at(home)
+    state = L.LedgerState.load(h.ledger)
+    decided = {sid: s.status for sid, s in state.submissions.items() if s.status in L.DECISIONS | {"voided"}}
+    if not h.warehouse.exists():
+        return "warehouse file is missing" if decided else None
+    try:
+        con = duckdb.connect(str(h.warehouse), read_only=True)
+    except Exception as exc:  # a damaged file fails in many ways; all mean "rebuild"
+        return f"warehouse cannot be opened ({type(exc).__name__})"
+    try:
+        rows = dict(con.execute("select submission_id, status from raw.submissions").fetchall())
+    except Exception as exc:
+        return f"warehouse raw layer unreadable ({type(exc).__name__})"
+    finally:
+        con.close()
+    if rows != decided:
+        missing = len(set(decided) - set(rows))
+        extra = len(set(rows) - set(decided))
+        differ = sum(1 for k in set(rows) & set(decided) if rows[k] != decided[k])
+        return f"raw layer disagrees with the ledger ({missing} missing, {extra} unknown, {differ} differ)"
+    return None
+
+
+def rebuild_raw(home, today: date | None = None) -> dict:
+    """Recreate warehouse.duckdb's raw layer from archive + ledger. The damaged file is kept aside."""
+    import duckdb
+
+    from expectations.validate import validate_batch
+    from ingest.load import load_submission
+    from ingest.messages import render
+    from ingest.parse import FileParser
+    from ingest.reports import _params
+    from ingest.warehouse_init import init_warehouse
+    from pcve.periods import parse_period, today_almaty
+
+    h = Home.at(home)
+    cfg = load_config()
+    with h.writer_lock():
+        state = L.LedgerState.load(h.ledger)
+        subs = sorted((s for s in state.submissions.values() if s.status in L.DECISIONS | {"voided"}),
+                      key=lambda s: s.seq)
+        if h.warehouse.exists():
+            aside = h.warehouse.with_name(f"warehouse.damaged-{L.now_iso().replace(':', '')}.duckdb")
+            os.replace(h.warehouse, aside)
+            log.warning("moved the damaged warehouse aside to %s", aside.name)
+        for wal in h.root.glob("warehouse.duckdb.wal"):
+            wal.unlink()
+        missing_files = [s.submission_id for s in subs
+                         if not (h.archive / s.sha256[:2] / s.sha256).exists() and s.status != "rejected"]
+        if missing_files:
+            raise RuntimeError(f"archive is missing files of accepted submissions: {missing_files[:5]}")
+        parsers: dict[str, FileParser] = {}
+        parsed = []
+        for s in subs:
+            archived = h.archive / s.sha256[:2] / s.sha256
+            parser = parsers.setdefault(s.office, FileParser(cfg, s.office))
+            if archived.exists():
+                pf = parser.parse(archived, s.file_name)
+            else:  # a privacy-rejected file purged after its retention: its record stays, content gone
+                from ingest.parse import ParsedFile
+
+                pf = ParsedFile(s.office, s.file_name, parse_period(s.period) if s.period else None, s.scope)
+            parsed.append((s, pf))
+        received = {e["submission_id"]: e for e in state.events if e.get("event") == "received"}
+        # Validation as on the day each file was decided would need that day; the decision is the ledger's.
+        summaries = validate_batch(cfg, [pf for _, pf in parsed], today or today_almaty())
+        tmp = h.warehouse.with_name("warehouse.rebuild.duckdb")
+        tmp.unlink(missing_ok=True)
+        con = duckdb.connect(str(tmp))
+        try:
+            init_warehouse(con, cfg)
+            for (s, pf), summ in zip(parsed, summaries, strict=True):
+                status = "accepted" if s.status == "voided" else s.status
+                period = parse_period(s.period) if s.period else None
+                issues = [{"severity": i.severity, "sheet": i.sheet, "row": i.row, "col": i.col,
+                           "column": i.column, "rule": i.rule,
+                           "message": render(i.rule, "en", _params(cfg, pf, i, "en"))} for i in pf.issues]
+                staged = {"rows": pf.rows if status == "accepted" else {}, "issues": issues,
+                          "summaries": [vars(x) for x in summ]}
+                row = {"submission_id": s.submission_id, "seq": s.seq, "office_code": s.office,
+                       "period": s.period, "period_kind": period.kind if period else None,
+                       "period_start": period.start if period else None,
+                       "period_end": period.end if period else None, "scope": s.scope,
+                       "file_name": s.file_name, "sha256": s.sha256,
+                       "received_at": received[s.submission_id]["received_at"], "status": status,
+                       "error_count": s.errors, "warning_count": s.warnings}
+                load_submission(con, cfg, row, _jsonable_rows(staged))
+                if s.status == "voided":
+                    con.execute("update raw.submissions set status = 'voided' where submission_id = ?",
+                                [s.submission_id])
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        os.replace(tmp, h.warehouse)
+    return {"rebuilt": True, "submissions": len(subs)}
+
+
+def _jsonable_rows(staged: dict) -> dict:
+    from ingest.intake import _jsonable
+
+    staged["rows"] = {f: [{k: _jsonable(v) for k, v in r.items() if k != "_parse_errors"} for r in rows]
+                      for f, rows in staged["rows"].items()}
+    return staged
