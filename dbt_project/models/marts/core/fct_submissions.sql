@@ -1,0 +1,106 @@
+-- Every submission ever processed, with its status as the warehouse sees it now: 'accepted' while
+-- it is current for at least one form, 'superseded' once every form it carried was replaced,
+-- else the ingest status (rejected, duplicate, voided); validation results and lateness.
+with submissions as (
+    select * from {{ ref('stg_submissions__submissions') }}
+),
+
+current_forms as (
+    select * from {{ ref('int_submission_forms_current') }}
+),
+
+offices as (
+    select * from {{ source('raw', 'cfg_offices') }}
+),
+
+issues as (
+    select * from {{ source('raw', 'submission_issues') }}
+),
+
+validations as (
+    select * from {{ source('raw', 'validation_results') }}
+),
+
+current_submissions as (
+    select
+        submission_id,
+        count(*) as current_form_count,
+        sum(case when is_present then 1 else 0 end) as current_present_form_count
+    from current_forms
+    group by submission_id
+),
+
+issue_counts as (
+    select
+        submission_id,
+        sum(case when severity = 'error' then 1 else 0 end) as located_error_count,
+        sum(case when severity = 'warning' then 1 else 0 end) as located_warning_count
+    from issues
+    group by submission_id
+),
+
+validation_counts as (
+    select
+        submission_id,
+        count(*) as expectations_run,
+        sum(case when success then 0 else 1 end) as expectations_failed
+    from validations
+    group by submission_id
+),
+
+with_due as (
+    select
+        submissions.*,
+        cast({{ dbt.dateadd('day', 'offices.due_days', 'submissions.period_end') }} as date) as due_date,
+        current_submissions.submission_id is not null as is_current,
+        coalesce(current_submissions.current_present_form_count, 0) as current_form_count
+    from submissions
+    left join offices
+        on submissions.office_code = offices.office_code
+    left join current_submissions
+        on submissions.submission_id = current_submissions.submission_id
+),
+
+final as (
+    select
+        with_due.submission_id,
+        with_due.submission_seq as seq,
+        with_due.office_code,
+        with_due.period_id,
+        with_due.period_token as period,
+        with_due.period_kind,
+        with_due.period_start,
+        with_due.period_end,
+        with_due.submission_scope as scope,
+        with_due.file_name,
+        with_due.file_sha256 as sha256,
+        with_due.received_at,
+        with_due.status as ingest_status,
+        case
+            when with_due.status = 'accepted' and not with_due.is_current then 'superseded'
+            else with_due.status
+        end as status,
+        with_due.is_current,
+        with_due.current_form_count,
+        with_due.error_count,
+        with_due.warning_count,
+        coalesce(issue_counts.located_error_count, 0) as located_error_count,
+        coalesce(issue_counts.located_warning_count, 0) as located_warning_count,
+        coalesce(validation_counts.expectations_run, 0) as expectations_run,
+        coalesce(validation_counts.expectations_failed, 0) as expectations_failed,
+        with_due.due_date,
+        case
+            when with_due.due_date is null then null
+            when cast(with_due.received_at as date) > with_due.due_date
+                then {{ dbt.datediff('with_due.due_date', 'cast(with_due.received_at as date)', 'day') }}
+            else 0
+        end as days_late,
+        coalesce(cast(with_due.received_at as date) > with_due.due_date, false) as is_late
+    from with_due
+    left join issue_counts
+        on with_due.submission_id = issue_counts.submission_id
+    left join validation_counts
+        on with_due.submission_id = validation_counts.submission_id
+)
+
+select * from final
