@@ -21,6 +21,7 @@ from expectations.suites import SUITES_DIR, derived_sum_column, load_suite_dict
 from ingest.parse import Issue, ParsedFile
 from pcve.config import Config
 
+log = logging.getLogger("pcve.validate")
 _GX = None  # (context, {form: (batch_definition, suite)}) built once per process
 
 
@@ -103,8 +104,26 @@ def _frame(cfg: Config, form_name: str, items: list[tuple[int, ParsedFile, dict]
     return df
 
 
+def _shown(row: dict, column: str | None):
+    """The offending value as the office wrote it (the parser keeps it), else the canonical one."""
+    if column is None:
+        return None
+    raw = (row.get("_raw") or {}).get(column)
+    if raw is not None:
+        return raw
+    value = row.get("kato" if column == "territory" else column)
+    if value is None:
+        return None
+    return value.strftime("%d.%m.%Y") if isinstance(value, date) else str(value)
+
+
 def validate_batch(cfg: Config, files: list[ParsedFile], today: date) -> list[list[ExpectationSummary]]:
-    """Validate every parsed file; append located issues to each file; return per-file summaries."""
+    """Validate every parsed file; append located issues to each file; return per-file summaries.
+
+    Each file also gets `pf.validation`: per form, its own GX validation result (a JSON dict of
+    an ExpectationSuiteValidationResult, cut out of the batch's), in which failing values are
+    shown as the office wrote them and located by cell; privacy-flagged values never reach GX.
+    """
     summaries: list[list[ExpectationSummary]] = [[] for _ in files]
     by_form: dict[str, list[tuple[int, ParsedFile, dict]]] = {}
     owner: dict[int, int] = {}
@@ -128,28 +147,85 @@ def validate_batch(cfg: Config, files: list[ParsedFile], today: date) -> list[li
         result = bd.get_batch(batch_parameters={"dataframe": df}).validate(
             suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_rid"],
                                   "partial_unexpected_count": 0})
+        per_file_results: dict[int, list[dict]] = {fi: [] for fi in per_file_count}
         for res in result.results:
             conf = res.expectation_config
             meta = conf.meta or {}
             column = meta.get("column")
-            failed_by_file: dict[int, int] = {}
+            rule = meta.get("rule", conf.type)
+            failed: dict[int, list[tuple[str, object]]] = {}
+            raised = bool((res.exception_info or {}).get("raised_exception"))
             for hit in (res.result or {}).get("unexpected_index_list") or []:
                 r = int(hit["_rid"])
                 pf, row = rows_by_rid[r]
-                failed_by_file[owner[r]] = failed_by_file.get(owner[r], 0) + 1
-                if meta.get("rule") == "privacy":
+                col = row["_cols"].get(column)
+                if rule == "privacy":  # the flagged cells, from the parser's tags ("D:privacy_iin")
+                    cell = ", ".join(Issue("error", rule, sheet=row["_sheet"], row=row["_row"], col=t.split(":")[0]).cell
+                                     for t in (row.get("_privacy") or "").split(",") if t)
+                else:
+                    cell = Issue("error", rule, sheet=row["_sheet"], row=row["_row"], col=col).cell
+                # never a privacy-flagged value: the privacy expectation shows only its cells
+                failed.setdefault(owner[r], []).append((cell, None if rule == "privacy" else _shown(row, column)))
+                if rule == "privacy":
                     continue  # already reported, located, by the parser; the value is never repeated
                 if column in row.get("_parse_errors", ()):
                     continue  # the cell's own parse error says it better
-                target = "kato" if column not in row and column == "territory" else column
-                value = row.get(target)
                 pf.issues.append(Issue(
-                    "error", meta.get("rule", conf.type), sheet=row["_sheet"], row=row["_row"],
-                    col=row["_cols"].get(column), column=column,
-                    value=None if value is None else (value.isoformat() if isinstance(value, date) else str(value)),
+                    "error", rule, sheet=row["_sheet"], row=row["_row"],
+                    col=col, column=column, value=_shown(row, column),
                     params={"expectation": conf.type, "period": pf.period.token if pf.period else ""},
                 ))
+            if raised:
+                # A pipeline fault, not the office's: the files cannot be judged (requeue after the fix).
+                log.error("GX expectation %s on %s raised: %s", conf.type, form_name,
+                          (res.exception_info or {}).get("exception_message", "")[:200])
+                for fi in per_file_count:
+                    files[fi].issues.append(Issue("error", "validation_error", column=column,
+                                                  params={"expectation": conf.type, "form": form_name}))
+            conf_json = conf.to_json_dict()
             for fi, n in per_file_count.items():
-                summaries[fi].append(ExpectationSummary(
-                    form_name, conf.type, column, failed_by_file.get(fi, 0) == 0, n, failed_by_file.get(fi, 0)))
+                hits = failed.get(fi, [])
+                ok = not hits and not raised
+                summaries[fi].append(ExpectationSummary(form_name, conf.type, column, ok, n, len(hits)))
+                per_file_results[fi].append(_file_result(conf_json, ok, n, hits, raised))
+        for fi, results in per_file_results.items():
+            files[fi].validation[form_name] = _suite_result(suite.name, files[fi], form_name, results, result)
     return summaries
+
+
+def _file_result(conf_json: dict, ok: bool, n: int, hits: list[tuple[str, object]], raised: bool) -> dict:
+    counts: dict = {}
+    for _, v in hits:
+        counts[v] = counts.get(v, 0) + 1
+    k = len(hits)
+    result = {
+        "element_count": n, "unexpected_count": k,
+        "unexpected_percent": round(100.0 * k / n, 4) if n else 0.0,
+        "partial_unexpected_list": [v for _, v in hits[:20]],
+        "partial_unexpected_counts": [{"value": v, "count": c} for v, c in list(counts.items())[:20]],
+        "unexpected_index_list": [{"value": v, "cell": cell} for cell, v in hits],
+        "unexpected_index_column_names": ["cell"],
+    }
+    return {"success": ok, "expectation_config": conf_json, "result": result, "meta": {},
+            "exception_info": {"raised_exception": raised, "exception_message": None, "exception_traceback": None}}
+
+
+def _suite_result(suite_name: str, pf: ParsedFile, form_name: str, results: list[dict], batch_result) -> dict:
+    from ingest.privacy import mask
+
+    ok = sum(1 for r in results if r["success"])
+    return {
+        "success": ok == len(results),
+        "results": results,
+        "suite_name": suite_name,
+        "suite_parameters": {},
+        "statistics": {"evaluated_expectations": len(results), "successful_expectations": ok,
+                       "unsuccessful_expectations": len(results) - ok,
+                       "success_percent": round(100.0 * ok / len(results), 2) if results else None},
+        "meta": {
+            "great_expectations_version": (batch_result.meta or {}).get("great_expectations_version"),
+            "validation_time": str((batch_result.meta or {}).get("validation_time") or ""),
+            "pcve": {"office": pf.office, "file_name": mask(pf.file_name), "form": form_name,
+                     "period": pf.period.token if pf.period else None, "scope": pf.scope},
+        },
+    }

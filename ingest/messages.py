@@ -48,6 +48,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Файл защищён паролем или в старом формате .xls: сохраните без защиты как .xlsx.",
         "en": "The file is password-protected or an old .xls: save it unprotected as .xlsx.",
     },
+    "old_xls": {
+        "kk": "Файл ескі .xls пішімінде: Excel-де «Excel жұмыс кітабы (.xlsx)» ретінде сақтап, қайта жіберіңіз.",
+        "ru": "Файл в старом формате .xls: сохраните в Excel как «Книга Excel (.xlsx)» и отправьте снова.",
+        "en": "The file is an old .xls workbook: save it from Excel as .xlsx and resend.",
+    },
     "too_large": {
         "kk": "Файл тым үлкен ({detail}): тек есеп кестелерін қалдырыңыз.",
         "ru": "Файл слишком большой ({detail}): оставьте только таблицы отчёта.",
@@ -77,15 +82,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "В первых {rows} строках не найдена строка заголовка; нет столбцов: {missing}.",
         "en": "No header row in the first {rows} rows; missing columns: {missing}.",
     },
+    "header_below_limit": {
+        "kk": "Тақырып жолы {found}-жолда: ол алғашқы {rows} жолдың ішінде болуы тиіс. Жоғарыдағы бос не атау жолдарын алып тастаңыз.",
+        "ru": "Строка заголовка находится в строке {found}: она должна быть в первых {rows} строках. Удалите лишние строки над таблицей.",
+        "en": "The header is on row {found}: it must be within the first {rows} rows. Remove the extra rows above the table.",
+    },
     "duplicate_column": {
         "kk": "«{column}» бағаны екі рет берілген.", "ru": "Столбец «{column}» указан дважды.",
         "en": "Column {column} appears twice.",
     },
     "unknown_column": {
-        "kk": "Белгісіз баған еленбеді.", "ru": "Неизвестный столбец пропущен.",
-        "en": "Unknown column ignored.",
+        "kk": "Белгісіз «{column}» бағаны еленбеді.", "ru": "Неизвестный столбец «{column}» пропущен.",
+        "en": "Unknown column \"{column}\" ignored.",
     },
-    "empty_form": {"kk": "Паракта деректер жоқ.", "ru": "На листе нет данных.", "en": "The sheet has no data rows."},
+    "empty_form": {"kk": "Парақта деректер жоқ.", "ru": "На листе нет данных.", "en": "The sheet has no data rows."},
     "text_after_table": {
         "kk": "Кестеден кейінгі {count} мәтін жолы (қолтаңба, ескерту) еленбеді.",
         "ru": "{count} строк(и) текста после таблицы (подписи, примечания) пропущены.",
@@ -100,6 +110,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kk": "«Барлығы» жолы {value}, ал жолдардың қосындысы {sum}.",
         "ru": "Итоговая строка содержит {value}, а сумма строк — {sum}.",
         "en": "The totals row says {value} but the rows sum to {sum}.",
+    },
+    "formula_not_calculated": {
+        "kk": "Ұяшықта есептелмеген формула бар (мәні сақталмаған): файлды Excel-де ашып, сақтап, қайта жіберіңіз.",
+        "ru": "В ячейке формула без вычисленного значения: откройте файл в Excel, сохраните и отправьте снова.",
+        "en": "The cell holds a formula without a calculated value: open the file in Excel, save it and resend.",
+    },
+    "merged_number_cells": {
+        "kk": "Сан бар ұяшықтар біріктірілген ({range}): біріктіруді алып, әр жолға өз санын жазыңыз.",
+        "ru": "Ячейки с числом объединены ({range}): отмените объединение и укажите число в каждой строке.",
+        "en": "Cells holding a number are merged ({range}): unmerge them and write a figure in each row.",
+    },
+    "internal_error": {
+        "kk": "Файлды өңдеу кезінде ішкі қате болды: деректер тобы оны қарап, қайта өңдейді.",
+        "ru": "Внутренняя ошибка при обработке файла: специалисты проверят и обработают его заново.",
+        "en": "Internal error while processing the file ({detail}): the data team will reprocess it.",
+    },
+    "validation_error": {
+        "kk": "Тексеру кезінде ішкі қате болды: файлды қайта жібермеңіз, деректер тобы оны қайта өңдейді.",
+        "ru": "Внутренняя ошибка проверки: не отправляйте файл повторно, его обработают заново.",
+        "en": "Internal validation error ({expectation}): the data team will reprocess the file.",
     },
     "qualified_number": {
         "kk": "«{value}» нақты сан емес: министрлікке тек нақты сандар беріледі (мысалы 2501).",

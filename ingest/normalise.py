@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from pcve.config import Config, Territory
 from pcve.periods import Period
@@ -35,11 +35,29 @@ def clean_text(value) -> str:
     return _SPACES.sub(" ", s).strip()
 
 
+def stored_text(value) -> str:
+    """Text stored as given (forms.md): NFC, line endings unified, surrounding spaces trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
+    s = nfc(str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    return s.strip(" \t\n\u00a0\u202f\ufeff")
+
+
 def fold(text: str) -> str:
     """Matching key: case, spacing, line breaks and Latin look-alikes ignored."""
     s = clean_text(text).translate(_LATIN_UPPER).casefold().translate(_LATIN_LOWER)
     s = s.replace("«", "").replace("»", "").replace('"', "")
     return s.strip(" .:;,")
+
+
+def header_key(text) -> str:
+    """Matching key of a header cell: as fold(), and a word broken over two lines with a hyphen
+    ('Қатысу-\nшылар'), soft hyphens and a trailing required-mark '*' are ignored."""
+    s = nfc(str(text)).replace("\u00ad", "")
+    s = re.sub(r"(\w)-[ \t]*[\r\n]+\s*(\w)", r"\1\2", s)
+    return fold(s).rstrip(" *")
 
 
 def fold_keyboard(text: str) -> str:
@@ -53,6 +71,7 @@ def is_empty(value) -> bool:
 
 # ---------------------------------------------------------------- numbers
 _NUMBER = re.compile(r"^[+]?\d+(?:[.,]\d+)?$")
+_MINUS = "-\u2212"  # hyphen-minus and the minus sign
 
 
 def parse_number(value) -> tuple[float | None, str | None]:
@@ -64,15 +83,15 @@ def parse_number(value) -> tuple[float | None, str | None]:
     if isinstance(value, bool):
         return None, "not_a_number"
     if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None, "not_a_number"
         return float(value), None
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, (date, datetime, time)):
         return None, "not_a_number"
     s = _SPACES.sub("", clean_text(value))
-    if s.startswith("-") and _NUMBER.match(s[1:]):
+    if s[:1] and s[0] in _MINUS and _NUMBER.match(s[1:]) and "+" not in s:
         return -float(s[1:].replace(",", ".")), None
     if _NUMBER.match(s):
-        if "," in s and "." in s:
-            return None, "not_a_number"
         return float(s.replace(",", ".")), None
     if re.search(r"\d", s):
         return None, "qualified_number"
@@ -83,9 +102,9 @@ def parse_int(value) -> tuple[int | None, str | None]:
     num, rule = parse_number(value)
     if rule:
         return None, rule
-    if num != int(num):
+    if abs(num - round(num)) > 1e-9 * max(1.0, abs(num)):
         return None, "not_whole_number"
-    return int(num), None
+    return int(round(num)), None
 
 
 # ---------------------------------------------------------------- dates
@@ -110,7 +129,17 @@ def _excel_serial(num: float) -> date | None:
     return None
 
 
+_YEAR_WORDS = {"ж", "жыл", "жылы", "жылғы", "жылдың", "г", "год", "года", "году", "гг"}
+
+
+def _drop_year_words(text: str) -> str:
+    """'05.03.2017 ж.' -> '05.03.2017'; '2025 жылғы 3 тоқсан' -> '2025 3 тоқсан'."""
+    words = [w for w in text.split(" ") if fold(w) not in _YEAR_WORDS]
+    return " ".join(words).strip(" ,")
+
+
 def parse_date(value) -> tuple[date | None, str | None]:
+    """An Excel date cell, 'dd.mm.yyyy' or 'yyyy-mm-dd' (optionally with a time or 'ж.'/'г.')."""
     if isinstance(value, datetime):
         return value.date(), None
     if isinstance(value, date):
@@ -118,11 +147,15 @@ def parse_date(value) -> tuple[date | None, str | None]:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         d = _excel_serial(float(value))
         return (d, None) if d else (None, "bad_date")
-    s = clean_text(value)
+    if not isinstance(value, str):
+        return None, "bad_date"
+    s = _drop_year_words(clean_text(value).replace(". ", "."))
+    s = re.sub(r"(?<=\d)\s*(?:ж|г|жыл|год|года)\.?$", "", s)
+    s = re.sub(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", "", s)
     try:
-        if m := re.fullmatch(r"(\d{1,2})[./](\d{1,2})[./](\d{4})", s):
+        if m := re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", s):
             return date(int(m[3]), int(m[2]), int(m[1])), None
-        if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?", s):
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s):
             return date(int(m[1]), int(m[2]), int(m[3])), None
     except ValueError:
         return None, "bad_date"
@@ -159,16 +192,18 @@ _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "і": 1, "іі": 2, "ііі": 3, "
 
 def parse_quarter(value) -> tuple[Period | None, str | None]:
     """'2025-Q3', '2025 Q3', '3 тоқсан 2025', '3 квартал 2025', 'III квартал 2025'."""
-    s = fold(value) if not isinstance(value, (int, float)) else str(value)
+    if not isinstance(value, str):
+        return None, "bad_quarter"
+    s = _drop_year_words(fold(value))
     if m := re.fullmatch(r"(\d{4})\s*-?\s*[qк]\s*([1-4])", s):
         return Period("quarter", int(m[1]), int(m[2])), None
     if m := re.fullmatch(r"[qк]([1-4])\s*[-/ ]?\s*(\d{4})", s):
         return Period("quarter", int(m[2]), int(m[1])), None
-    if m := re.fullmatch(r"([1-4]|[іiv]{1,3})\s*-?\s*(?:ші|шы|ый|ий|й)?\s*(тоқсан|квартал|кв)\.?\s*(\d{4})(?:\s*(?:ж|г|жыл|год)\.?)?", s):
+    if m := re.fullmatch(r"([1-4]|[іiv]{1,3})\s*-?\s*(?:ші|шы|ый|ий|й)?\s*(тоқсан|квартал|кв)\.?\s*(\d{4})", s):
         q = int(m[1]) if m[1].isdigit() else _ROMAN.get(m[1])
         if q:
             return Period("quarter", int(m[3]), q), None
-    if m := re.fullmatch(r"(\d{4})\s*(?:ж|г|жыл|год)?\.?\s*([1-4])\s*-?\s*(?:ші|шы|ый|ий|й)?\s*(тоқсан|квартал|кв)\.?", s):
+    if m := re.fullmatch(r"(\d{4})\s*([1-4])\s*-?\s*(?:ші|шы|ый|ий|й)?\s*(тоқсан|квартал|кв)\.?", s):
         return Period("quarter", int(m[1]), int(m[2])), None
     return None, "bad_quarter"
 

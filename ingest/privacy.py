@@ -48,8 +48,13 @@ def privacy_rule(value) -> str | None:
 
 
 def is_person_header(text: str, person_headers) -> bool:
+    """A header naming a person: 'ФИО', 'ФИО участника', 'Председатель (ФИО)', 'Аты-жөні'."""
     f = fold(text)
-    return any(f == fold(h) or f.startswith(fold(h) + " ") for h in person_headers)
+    for h in person_headers:
+        word = re.escape(fold(h))
+        if re.search(rf"(?<![\w.-]){word}(?![\w-])", f):
+            return True
+    return False
 
 
 def mask(text: str) -> str:

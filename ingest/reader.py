@@ -3,15 +3,26 @@
 Returns plain grids (row 0 = Excel row 1, column 0 = A) so every later step can
 name a cell as Excel would. Files that cannot be opened raise ReadError with a
 rule name and an office-readable reason; limits stop hostile files early.
+
+Besides the values, a sheet carries what calamine alone does not tell: its
+merged ranges (xlsx from calamine, .ods from content.xml) and the cells holding
+a formula without a calculated value (files written by programs that never ran
+the formulas: calamine reads them as empty, which must not pass for "no data").
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
+import posixpath
+import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree as ET
+
+log = logging.getLogger("pcve.reader")
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
@@ -29,10 +40,15 @@ class ReadError(Exception):
         self.detail = detail
 
 
+Cell = tuple[int, int]  # (row, column), 0-based
+
+
 @dataclass
 class Sheet:
     name: str
     rows: list[list]
+    merged: list[tuple[Cell, Cell]] = field(default_factory=list)  # ((r0, c0), (r1, c1)) inclusive
+    uncalculated: set[Cell] = field(default_factory=set)  # formula cells without a cached value
 
 
 def column_letter(index: int) -> str:
@@ -54,12 +70,22 @@ def _check_zip(path: Path) -> None:
                     raise ReadError("password_protected")
                 if total > MAX_UNCOMPRESSED_BYTES:
                     raise ReadError("too_large", f"{MAX_UNCOMPRESSED_BYTES // 2**20} MB uncompressed")
+            if "META-INF/manifest.xml" in zf.namelist():
+                # a password-protected .ods: a zip whose parts are encrypted, listed in its manifest
+                if b"encryption-data" in zf.read("META-INF/manifest.xml")[:1_000_000]:
+                    raise ReadError("password_protected")
     except zipfile.BadZipFile:
-        # Encrypted OOXML is an OLE container, not a zip.
         with open(path, "rb") as fh:
-            head = fh.read(8)
-        if head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+            data = fh.read(MAX_FILE_BYTES)
+        if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+            # An OLE container: an encrypted (password-protected) OOXML workbook, or an old .xls.
+            if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
+                raise ReadError("password_protected") from None
+            if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
+                raise ReadError("old_xls") from None
             raise ReadError("password_protected_or_xls") from None
+        if data.startswith(b"PK"):
+            raise ReadError("cannot_open") from None  # a zip, but damaged or cut short
         raise ReadError("not_a_spreadsheet") from None
 
 
@@ -83,14 +109,126 @@ def read_spreadsheet(path: Path) -> list[Sheet]:
             sh = wb.get_sheet_by_name(name)
             if sh.total_height > MAX_ROWS or sh.total_width > MAX_COLS:
                 raise ReadError("too_large", f"sheet {name}: more than {MAX_ROWS} rows or {MAX_COLS} columns")
-            sheets.append(Sheet(name, sh.to_python(skip_empty_area=False)))
+            merged = [((a[0], a[1]), (b[0], b[1])) for a, b in (sh.merged_cell_ranges or [])]
+            sheets.append(Sheet(name, sh.to_python(skip_empty_area=False), merged))
     except ReadError:
         raise
     except Exception:
         raise ReadError("cannot_open") from None
     finally:
         wb.close()
+    try:
+        extra = _scan_ods(path) if _is_ods(path) else _scan_xlsx(path)
+    except Exception as exc:  # calamine read it: go on without merge/formula details, but say so
+        log.warning("could not scan %s for merges and formulas (%s)", path.name, type(exc).__name__)
+        extra = {}
+    for sheet in sheets:
+        merged, uncalculated = extra.get(sheet.name, ([], set()))
+        if merged and not sheet.merged:
+            sheet.merged = merged
+        sheet.uncalculated = uncalculated
     return sheets
+
+
+# ---------------------------------------------------------------- what calamine does not say
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_REF = re.compile(r"([A-Z]{1,3})(\d+)")
+
+
+def _cell_index(ref: str) -> Cell | None:
+    m = _REF.fullmatch(ref.replace("$", ""))
+    if not m:
+        return None
+    col = 0
+    for ch in m[1]:
+        col = col * 26 + ord(ch) - 64
+    return int(m[2]) - 1, col - 1
+
+
+def _is_ods(path: Path) -> bool:
+    with zipfile.ZipFile(path) as zf:
+        try:
+            return zf.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet")
+        except KeyError:
+            return False
+
+
+def _scan_xlsx(path: Path) -> dict[str, tuple[list, set[Cell]]]:
+    """Per sheet name: ([], formula cells without a cached value). Merges come from calamine."""
+    out: dict[str, tuple[list, set[Cell]]] = {}
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        if "xl/workbook.xml" not in names:
+            return out
+        rels = {}
+        rels_name = "xl/_rels/workbook.xml.rels"
+        if rels_name in names:
+            for rel in ET.fromstring(zf.read(rels_name)).iter(f"{_NS_PKG_REL}Relationship"):
+                target = rel.get("Target", "")
+                target = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+                rels[rel.get("Id")] = target
+        for sh in ET.fromstring(zf.read("xl/workbook.xml")).iter(f"{_NS_MAIN}sheet"):
+            part = rels.get(sh.get(f"{_NS_REL}id"))
+            if not part or part not in names:
+                continue
+            missing: set[Cell] = set()
+            with zf.open(part) as fh:
+                for _, el in ET.iterparse(fh, events=("end",)):
+                    if el.tag == f"{_NS_MAIN}c":
+                        f = el.find(f"{_NS_MAIN}f")
+                        v = el.find(f"{_NS_MAIN}v")
+                        # <v/> is a cached empty text only for a text formula (t="str")
+                        if f is not None and (v is None or (v.text is None and el.get("t") != "str")):
+                            idx = _cell_index(el.get("r", ""))
+                            if idx:
+                                missing.add(idx)
+                        el.clear()
+                    elif el.tag == f"{_NS_MAIN}row":
+                        el.clear()
+            out[sh.get("name", "")] = ([], missing)
+    return out
+
+
+_NS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_NS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+
+
+def _scan_ods(path: Path) -> dict[str, tuple[list, set[Cell]]]:
+    """Per sheet name: (merged ranges, formula cells without a value) from content.xml."""
+    out: dict[str, tuple[list, set[Cell]]] = {}
+    with zipfile.ZipFile(path) as zf, zf.open("content.xml") as fh:
+        sheet = None
+        r = c = 0
+        merged: list = []
+        missing: set[Cell] = set()
+        for event, el in ET.iterparse(fh, events=("start", "end")):
+            tag = el.tag
+            if event == "start":
+                if tag == f"{_NS_TABLE}table":
+                    sheet, r, merged, missing = el.get(f"{_NS_TABLE}name", ""), 0, [], set()
+                elif tag == f"{_NS_TABLE}table-row":
+                    c = 0
+                continue
+            if tag in (f"{_NS_TABLE}table-cell", f"{_NS_TABLE}covered-table-cell"):
+                reps = min(int(el.get(f"{_NS_TABLE}number-columns-repeated", "1")), 16384)
+                if tag == f"{_NS_TABLE}table-cell" and r < MAX_ROWS:
+                    rs = int(el.get(f"{_NS_TABLE}number-rows-spanned", "1"))
+                    cs = int(el.get(f"{_NS_TABLE}number-columns-spanned", "1"))
+                    if rs > 1 or cs > 1:
+                        merged.append(((r, c), (r + rs - 1, c + cs - 1)))
+                    if el.get(f"{_NS_TABLE}formula") and el.get(f"{_NS_OFFICE}value-type") is None:
+                        missing.update((r, c + k) for k in range(min(reps, MAX_COLS)))
+                c += reps
+                el.clear()
+            elif tag == f"{_NS_TABLE}table-row":
+                r += min(int(el.get(f"{_NS_TABLE}number-rows-repeated", "1")), 2 * MAX_ROWS)
+                el.clear()
+            elif tag == f"{_NS_TABLE}table" and sheet is not None:
+                out[sheet] = (merged, missing)
+                sheet = None
+    return out
 
 
 def read_csv(path: Path, sheet_name: str) -> list[Sheet]:
@@ -103,12 +241,29 @@ def read_csv(path: Path, sheet_name: str) -> list[Sheet]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ReadError("csv_not_utf8") from None
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    try:
+        rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))]
+    except csv.Error:
+        raise ReadError("not_a_spreadsheet") from None  # e.g. NUL bytes: not a text file
     if len(rows) > MAX_ROWS:
         raise ReadError("too_large", f"more than {MAX_ROWS} rows")
     return [Sheet(sheet_name, rows)]
+
+
+def _delimiter(text: str) -> str:
+    """`;` or `,`: the one that splits the first lines into more columns (ties: `,`).
+
+    Counting characters on the first line is not enough: a title line, or a
+    header such as "Последователи, с которыми ..." holds commas in a `;` file.
+    """
+    head = "\n".join(text.splitlines()[:20])
+    width = {}
+    for d in (",", ";"):
+        try:
+            width[d] = max((len(r) for r in csv.reader(io.StringIO(head, newline=""), delimiter=d)), default=0)
+        except csv.Error:
+            width[d] = 0
+    return ";" if width[";"] > width[","] else ","
 
 
 def read_file(path: Path, sheet_name_for_csv: str = "csv", file_name: str | None = None) -> list[Sheet]:

@@ -14,6 +14,7 @@ import io
 from exports.safe_text import safe_cell
 from ingest.messages import render
 from ingest.parse import Issue, ParsedFile
+from ingest.privacy import mask
 from pcve.config import Config
 
 CSV_COLUMNS = ["severity", "sheet", "row", "column", "header", "cell", "rule", "value", "message_kk", "message_ru"]
@@ -54,6 +55,12 @@ def _label(cfg: Config, name: str, lang: str) -> str:
 
 
 def issue_rows(cfg: Config, pf: ParsedFile, issues: list[Issue]) -> list[dict]:
+    """One row per issue. Every text passes privacy.mask() as a last guard: an IIN-shaped
+    number or a phone never reaches a report, whatever field it might hide in."""
+    return [{k: mask(v) if isinstance(v, str) else v for k, v in r.items()} for r in _issue_rows(cfg, pf, issues)]
+
+
+def _issue_rows(cfg: Config, pf: ParsedFile, issues: list[Issue]) -> list[dict]:
     rows = []
     for i in issues:
         rows.append({
@@ -97,10 +104,10 @@ def _html(cfg: Config, pf: ParsedFile, title_kk: str, title_ru: str, issues: lis
     esc = html.escape
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{esc(pf.file_name)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{esc(mask(pf.file_name))}</title><style>{_CSS}</style></head><body>",
         f"<h1 lang='kk'>{esc(title_kk)}</h1><h2 lang='ru'>{esc(title_ru)}</h2>",
         f"<p><b>{esc(office.name_kk)}</b> / {esc(office.name_ru)}<br>",
-        f"Файл: <code>{esc(pf.file_name)}</code> · Кезең / Период: {esc(pf.period.token if pf.period else '—')}</p>",
+        f"Файл: <code>{esc(mask(pf.file_name))}</code> · Кезең / Период: {esc(pf.period.token if pf.period else '—')}</p>",
     ]
     if rows:
         parts.append("<table><tr><th>!</th><th>Ұяшық / Ячейка</th><th>Баған / Столбец</th>"

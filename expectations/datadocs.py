@@ -1,0 +1,152 @@
+"""GX Data Docs for the validation results: a static site under <home>/docs/validation/.
+
+`validate_batch` leaves on each ParsedFile its own GX validation result per form
+(`pf.validation`, JSON). `publish_data_docs` stores them in a file-backed GX
+validation results store (<home>/state/gx/validations, so the history survives
+runs) and renders the Data Docs site with GX's own SiteBuilder, from an
+ephemeral context: no great_expectations.yml anywhere.
+
+Privacy: the results never hold a privacy-flagged value (the parser replaced the
+cell by None before GX saw it, and the privacy expectation lists cells, not
+values); as a last guard every string of a result goes through privacy.mask()
+before it is stored or rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from expectations.suites import SUITES_DIR, load_suite_dict
+from ingest.parse import ParsedFile
+from ingest.privacy import mask
+
+SITE_NAME = "pcve_validation"
+
+
+def docs_dir(home) -> Path:
+    return Path(home) / "docs" / "validation"
+
+
+def results_dir(home) -> Path:
+    return Path(home) / "state" / "gx" / "validations"
+
+
+_NOT_DATA = {"id", "expectation_config"}  # GX identifiers and our own suite: never office data
+
+
+def _masked(obj):
+    """Every string that came from an office file, with IIN-shaped numbers and phones masked."""
+    if isinstance(obj, str):
+        return mask(obj)
+    if isinstance(obj, list):
+        return [_masked(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: (v if k in _NOT_DATA else _masked(v)) for k, v in obj.items()}
+    return obj
+
+
+def _context(home):
+    from expectations.validate import _quiet_gx
+
+    _quiet_gx()
+    from great_expectations.data_context import EphemeralDataContext
+    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+
+    defaults = InMemoryStoreBackendDefaults()
+    stores = dict(defaults.stores)
+    stores[defaults.validation_results_store_name] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(results_dir(home))},
+    }
+    config = DataContextConfig(
+        stores=stores,
+        expectations_store_name=defaults.expectations_store_name,
+        validation_results_store_name=defaults.validation_results_store_name,
+        checkpoint_store_name=defaults.checkpoint_store_name,
+        data_docs_sites={SITE_NAME: {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir(home))},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }},
+        analytics_enabled=False,
+    )
+    return EphemeralDataContext(project_config=config)
+
+
+def _entries(files: Iterable[ParsedFile | dict], submission_ids: Sequence[str | None] | None):
+    """(office, file_name, period, validation, submission_id) per file."""
+    for n, f in enumerate(files):
+        sid = submission_ids[n] if submission_ids is not None else None
+        if isinstance(f, ParsedFile):
+            yield f.office, f.file_name, (f.period.token if f.period else None), f.validation, sid
+        else:
+            yield (f["office"], f["file_name"], f.get("period"), f.get("validation") or {},
+                   sid or f.get("submission_id"))
+
+
+def _batch_identifier(office: str, file_name: str, sid: str | None) -> str:
+    # GX uses it as a folder name: keep it short and plain; the file name is in the page's meta
+    stem = re.sub(r"[^\w.-]+", "_", Path(file_name).stem, flags=re.UNICODE)[:40]
+    digest = hashlib.sha1(file_name.encode("utf-8")).hexdigest()[:8]
+    return "__".join(x for x in (office, sid, stem, digest) if x)
+
+
+def publish_data_docs(home, files: Iterable[ParsedFile | dict],
+                      submission_ids: Sequence[str | None] | None = None,
+                      run_name: str | None = None, run_time: datetime | None = None) -> Path | None:
+    """Store the files' GX validation results and (re)build the Data Docs site.
+
+    files: ParsedFile objects after `validate_batch` (their `.validation`), or staged dicts with
+    keys office, file_name, period, validation (= pf.validation) and optionally submission_id.
+    submission_ids: optional, aligned with files (shown on the pages and in the batch identifier).
+    Returns <home>/docs/validation/index.html, or None when there was nothing to publish.
+    """
+    from great_expectations.core.expectation_validation_result import expectationSuiteValidationResultSchema
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    entries = [e for e in _entries(files, submission_ids) if e[3]]
+    if not entries:
+        return None
+    run_time = run_time or datetime.now(UTC)
+    run_id = RunIdentifier(run_name=run_name or f"intake-{run_time:%Y%m%dT%H%M%S}", run_time=run_time)
+    ctx = _context(home)
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    for path in sorted(SUITES_DIR.glob("*.json")):
+        spec = load_suite_dict(path.stem)
+        suite = gx.ExpectationSuite(name=spec["name"], meta=spec.get("meta", {}))
+        for e in spec["expectations"]:
+            suite.add_expectation(ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"],
+                                                           meta=e["meta"]).to_domain_obj())
+        ctx.suites.add(suite)
+    keys = []
+    for office, file_name, period, validation, sid in entries:
+        batch_id = _batch_identifier(office, file_name, sid)
+        for form, result in sorted(validation.items()):
+            data = _masked(result)
+            data["meta"] = {**data.get("meta", {}), "run_id": run_id.to_json_dict(),
+                            "active_batch_definition": {"datasource_name": office, "data_asset_name": form,
+                                                        "batch_definition_name": mask(file_name)},
+                            "batch_spec": {"data_asset_name": f"{office} · {mask(file_name)} · {form}",
+                                           "office": office, "file": mask(file_name), "form": form,
+                                           "period": period, "submission_id": sid},
+                            "pcve": {**data.get("meta", {}).get("pcve", {}), "submission_id": sid}}
+            res = expectationSuiteValidationResultSchema.load(data)
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=result["suite_name"]),
+                run_id=run_id, batch_identifier=f"{batch_id}__{form}")
+            ctx.validation_results_store.set(key, res)
+            keys.append(key)
+    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=keys)
+    return docs_dir(home) / "index.html"
