@@ -1,0 +1,389 @@
+"""The ministry extract: one folder per complete quarter and year.
+
+``write_extracts`` reads the warehouse read-only (the marts of
+docs/ARCHITECTURE.md and the raw cfg/ledger tables), and for every quarter and
+year in which at least one office is complete writes ``<base>/<period>/``:
+``indicators.csv``, ``indicators.xlsx``, ``dhis2.json``, ``sdmx.csv`` and
+``manifest.json`` (plus ``CHANGES.csv`` from revision 2 on), exactly as
+``shared/spec/indicators.md`` says. The folder holds every office complete for
+that period and only that period's rows; the manifest lists the offices left
+out and what they miss.
+
+A period whose content is unchanged is left untouched; a changed one is written
+as the next revision and swapped in atomically (:mod:`exports.revisions`).
+Profiles: ``ministry`` (everything, ``conf_status`` F) and ``public``
+(:mod:`exports.suppression`), written by default to ``<home>/exports/`` and
+``<home>/exports/public/``; ``out`` replaces that base folder. Ministry
+extracts are then delivered to ``PCVE_MINISTRY_LOCATION`` when it is set
+(:mod:`exports.delivery`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from exports import formats, manifest, revisions
+from exports.formats import Row
+from pcve.home import Home
+from pcve.periods import ALMATY_TZ, Period, parse_period
+
+PROFILES = ("ministry", "public")
+EXCLUDED_STATUSES = ("rejected", "duplicate", "voided")
+
+
+class DeliveryError(RuntimeError):
+    """The extracts were written, but copying some of them to the ministry failed."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass
+class _Warehouse:
+    """Everything the extracts need, read in one read-only session."""
+
+    rows: dict[str, list[Row]]  # period id -> rows (all offices)
+    completeness: dict[str, dict[str, dict]]  # period id -> office -> completeness row
+    submissions: list[dict]
+    forms: dict[str, list[str]]  # submission id -> forms present
+    validation: dict[str, list[dict]]  # submission id -> results
+    offices: dict[str, dict]
+    structure: object  # suppression.Structure
+
+
+def _period_sort(pid: str) -> tuple:
+    p = parse_period(pid)
+    return (p.year, 0 if p.kind == "quarter" else 1, p.number)
+
+
+def _read_warehouse(path: Path) -> _Warehouse:
+    import duckdb
+
+    from exports.suppression import Structure
+
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run the pipeline (pcve run) first")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        def q(sql: str) -> list[dict]:
+            cur = con.execute(sql)
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+        try:
+            offices = {r["office_code"]: r for r in q(
+                "select office_code, root_kato, name_en, name_kk, name_ru from raw.cfg_offices")}
+            ind_rows = q("select indicator_code, sort_order, unit from raw.cfg_indicators")
+            term_rows = q("select indicator_code, role, form, measure, filter_column, filter_value "
+                          "from raw.cfg_indicator_terms")
+            terr_rows = q("select kato, office_code, parent_kato from raw.cfg_territories")
+            mart = q("""
+                select v.indicator_code, v.office_code, v.kato, v.territory_level, v.period_id,
+                       v.period_kind, v.unit, v.numerator, v.denominator, v.value,
+                       i.sort_order, i.name_kk as ind_kk, i.name_ru as ind_ru, i.name_en as ind_en,
+                       i.unit_kk, i.unit_ru, i.unit_en,
+                       t.name_kk as ter_kk, t.name_ru as ter_ru, t.name_en as ter_en
+                from main.mart_indicator_values v
+                left join raw.cfg_indicators i on i.indicator_code = v.indicator_code
+                left join raw.cfg_territories t on t.kato = v.kato
+                where v.period_kind in ('quarter', 'year')""")
+            compl = q("""
+                select office_code, period_id, period_kind, expected_submissions, accepted_submissions,
+                       is_complete, missing_periods
+                from main.mart_submission_completeness where period_kind in ('quarter', 'year')""")
+            excluded = ", ".join(f"'{s}'" for s in EXCLUDED_STATUSES)
+            subs = q(f"""
+                select submission_id, office_code, period, file_name, sha256, received_at, status,
+                       error_count, warning_count
+                from main.fct_submissions where is_current and status not in ({excluded})""")
+            forms = q("select submission_id, form, present from raw.submission_forms")
+            vres = q("select submission_id, form, expectation, column_name, success, element_count, "
+                     "unexpected_count from raw.validation_results")
+        except duckdb.CatalogException as exc:
+            raise RuntimeError(f"the warehouse at {path} lacks a table the extracts read "
+                               f"(run dbt build first): {exc}") from exc
+    finally:
+        con.close()
+
+    roots = {o: r["root_kato"] for o, r in offices.items()}
+    rows: dict[str, list[Row]] = {}
+    for m in mart:
+        p = parse_period(m["period_id"])
+        value = None if m["value"] is None else Decimal(str(m["value"]))
+        if m["unit"] == "percent" and m["numerator"] is not None and m["denominator"] is not None:
+            # recomputed exactly from the summed parts (half-up, one decimal): no float rounding
+            value = formats.percent(m["numerator"], m["denominator"])
+        rows.setdefault(m["period_id"], []).append(Row(
+            indicator_code=m["indicator_code"], office_code=m["office_code"], kato=str(m["kato"]),
+            period=p.dhis2, period_sdmx=p.sdmx, freq=p.freq, unit=m["unit"],
+            sort_order=int(m["sort_order"] or 0), is_root=str(m["kato"]) == roots.get(m["office_code"]),
+            territory_level=m["territory_level"] or "", value=value,
+            numerator=None if m["numerator"] is None else int(m["numerator"]),
+            denominator=None if m["denominator"] is None else int(m["denominator"]),
+            indicator_name_kk=m["ind_kk"] or "", indicator_name_ru=m["ind_ru"] or "",
+            indicator_name_en=m["ind_en"] or "", territory_name_kk=m["ter_kk"] or "",
+            territory_name_ru=m["ter_ru"] or "", territory_name_en=m["ter_en"] or "",
+            unit_name_kk=m["unit_kk"] or "", unit_name_ru=m["unit_ru"] or "", unit_name_en=m["unit_en"] or "",
+        ))
+    for pid in rows:
+        rows[pid].sort(key=lambda r: (r.office_code, r.sort_order, r.indicator_code, not r.is_root, r.kato))
+
+    completeness: dict[str, dict[str, dict]] = {}
+    for c in compl:
+        completeness.setdefault(c["period_id"], {})[c["office_code"]] = c
+    form_map: dict[str, list[str]] = {}
+    for f in forms:
+        if f["present"]:
+            form_map.setdefault(f["submission_id"], []).append(f["form"])
+    validation: dict[str, list[dict]] = {}
+    for v in vres:
+        validation.setdefault(v["submission_id"], []).append(v)
+
+    terms: dict[str, dict[str, tuple]] = {}
+    for t in term_rows:
+        terms.setdefault(t["indicator_code"], {})[t["role"]] = (
+            t["form"], t["measure"], t["filter_column"], t["filter_value"])
+    children: dict[str, list[str]] = {}
+    for t in sorted(terr_rows, key=lambda r: r["kato"]):
+        if t["kato"] != roots.get(t["office_code"]):
+            children.setdefault(t["office_code"], []).append(t["kato"])
+    structure = Structure(
+        terms=terms, units={i["indicator_code"]: i["unit"] for i in ind_rows},
+        children={o: tuple(k) for o, k in children.items()}, roots=roots)
+    return _Warehouse(rows, completeness, subs, form_map, validation, offices, structure)
+
+
+def _complete_offices(wh: _Warehouse, pid: str) -> list[str]:
+    return sorted(o for o, c in wh.completeness.get(pid, {}).items() if c["is_complete"])
+
+
+def _left_out(wh: _Warehouse, pid: str, included: list[str]) -> list[dict]:
+    out = []
+    for office in sorted(wh.offices):
+        if office in included:
+            continue
+        c = wh.completeness.get(pid, {}).get(office)
+        if c is None:
+            out.append({"office_code": office, "reason": "no submissions expected for this period",
+                        "missing": [], "expected_submissions": 0, "accepted_submissions": 0})
+        else:
+            missing = [m.strip() for m in (c["missing_periods"] or "").split(",") if m.strip()]
+            out.append({"office_code": office, "reason": "incomplete", "missing": missing,
+                        "expected_submissions": int(c["expected_submissions"] or 0),
+                        "accepted_submissions": int(c["accepted_submissions"] or 0)})
+    return out
+
+
+def _within(token: str, period: Period) -> bool:
+    try:
+        p = parse_period(str(token))
+    except ValueError:
+        return False
+    return period.start <= p.start and p.end <= period.end
+
+
+def _received(ts) -> str:
+    if ts is None:
+        return ""
+    if hasattr(ts, "tzinfo") and ts.tzinfo is None:
+        ts = ts.replace(tzinfo=ALMATY_TZ)
+    return ts.isoformat()
+
+
+def _provenance(wh: _Warehouse, period: Period, offices: list[str]) -> tuple[list[dict], dict]:
+    subs = sorted(
+        (s for s in wh.submissions if s["office_code"] in offices and _within(s["period"], period)),
+        key=lambda s: (s["office_code"], str(s["period"]), s["submission_id"]))
+    used = []
+    totals = {"submissions": len(subs), "expectations": 0, "failed": 0, "unexpected_count": 0,
+              "errors": 0, "warnings": 0}
+    failed_list = []
+    for s in subs:
+        results = wh.validation.get(s["submission_id"], [])
+        failed = [r for r in results if not r["success"]]
+        totals["expectations"] += len(results)
+        totals["failed"] += len(failed)
+        totals["unexpected_count"] += sum(int(r["unexpected_count"] or 0) for r in results)
+        totals["errors"] += int(s["error_count"] or 0)
+        totals["warnings"] += int(s["warning_count"] or 0)
+        for r in failed:
+            failed_list.append({"submission_id": s["submission_id"], "form": r["form"],
+                                "expectation": r["expectation"], "column": r["column_name"] or "",
+                                "unexpected_count": int(r["unexpected_count"] or 0)})
+        used.append({
+            "submission_id": s["submission_id"], "office_code": s["office_code"], "period": str(s["period"]),
+            "file_name": s["file_name"], "sha256": s["sha256"], "received_at": _received(s["received_at"]),
+            "forms": sorted(wh.forms.get(s["submission_id"], [])),
+            "expectations": len(results), "expectations_failed": len(failed),
+            "errors": int(s["error_count"] or 0), "warnings": int(s["warning_count"] or 0),
+        })
+    totals["failed_expectations"] = sorted(
+        failed_list, key=lambda f: (f["submission_id"], f["form"], f["expectation"], f["column"]))
+    return used, totals
+
+
+def _old_values(folder: Path) -> dict[tuple[str, str, str], str]:
+    with open(folder / "indicators.csv", encoding="utf-8", newline="") as fh:
+        return {(r["indicator_code"], r["office_code"], r["kato"]): r["value"] for r in csv.DictReader(fh)}
+
+
+def _changes(old: dict[tuple[str, str, str], str], rows: list[Row]) -> list[tuple[str, str, str, str, str]]:
+    out = []
+    seen = set()
+    for r in rows:
+        seen.add(r.key)
+        if r.key not in old or old[r.key] != r.value_text:
+            out.append((*r.key, old.get(r.key, ""), r.value_text))
+    for key, v in old.items():
+        if key not in seen:
+            out.append((*key, v, ""))
+    return out
+
+
+def _summary_base(profile: str, base: Path) -> dict:
+    return {"profile": profile, "base": str(base), "written": [], "unchanged": [], "skipped": [],
+            "delivery": []}
+
+
+def _select(wh: _Warehouse, periods: list[str] | None, summary: dict, base: Path) -> list[str]:
+    complete = sorted((pid for pid in wh.completeness if _complete_offices(wh, pid)), key=_period_sort)
+    if periods is None:
+        for pid in revisions.existing_periods(base):
+            if pid not in complete:
+                summary["skipped"].append({
+                    "period": pid, "reason": "no office is complete any more; the current revision is "
+                                             "left in place"})
+        return complete
+    out = []
+    for text in periods:
+        try:
+            p = parse_period(str(text))
+        except ValueError as exc:
+            summary["skipped"].append({"period": str(text), "reason": str(exc)})
+            continue
+        if p.kind == "month":
+            summary["skipped"].append({"period": p.dhis2, "reason": "months are not exported "
+                                                                     "(quarters and years only)"})
+            continue
+        if p.dhis2 not in complete:
+            missing = {m["office_code"]: m["missing"] for m in _left_out(wh, p.dhis2, []) if m["missing"]}
+            summary["skipped"].append({"period": p.dhis2, "reason": "no office is complete",
+                                       "missing": missing})
+            continue
+        if p.dhis2 not in out:
+            out.append(p.dhis2)
+    return sorted(out, key=_period_sort)
+
+
+def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
+           ) -> tuple[list[Row], dict, dict[str, bytes]]:
+    from exports.suppression import apply_public
+
+    period = parse_period(pid)
+    offices = _complete_offices(wh, pid)
+    rows = [r for r in wh.rows.get(pid, []) if r.office_code in offices]
+    body: dict = {}
+    if profile == "public":
+        quarter_rows = None
+        if period.kind == "year":
+            quarter_rows = {q.dhis2: [r for r in wh.rows.get(q.dhis2, []) if r.office_code in offices]
+                            for q in period.sub_periods("quarter")}
+        rows, body["suppression"] = apply_public(rows, wh.structure, quarter_rows, cache)
+    used, validation = _provenance(wh, period, offices)
+    body.update({
+        "period": pid, "period_kind": period.kind, "sdmx_period": period.sdmx,
+        "period_start": period.start.isoformat(), "period_end": period.end.isoformat(),
+        "profile": profile, "timezone": "Asia/Almaty",
+        "offices": [{"office_code": o, "root_kato": wh.offices.get(o, {}).get("root_kato", ""),
+                     "rows": sum(r.office_code == o for r in rows)} for o in offices],
+        "offices_left_out": _left_out(wh, pid, offices),
+        "submissions": used, "validation": validation, "rows": len(rows),
+        "sdmx_structure": formats.SDMX_STRUCTURE_ID, "dhis2_data_set": formats.DHIS2_DATASET,
+    })
+    titles = {o: o for o in offices}
+    files = {
+        "indicators.csv": formats.render_csv(rows),
+        "indicators.xlsx": formats.render_xlsx(rows, titles),
+        "dhis2.json": formats.render_dhis2(rows),
+        "sdmx.csv": formats.render_sdmx(rows),
+    }
+    return rows, body, files
+
+
+def write_extracts(home, periods: list[str] | None = None, profile: str = "ministry",
+                   out: str | Path | None = None) -> dict:
+    """Write the extract of every period with a complete office whose content changed.
+
+    ``periods`` restricts the work to the given ids (``2017Q1``, ``2017-Q1``, ``2017``).
+    Returns a JSON-serialisable summary (never cell values)::
+
+        {"profile", "base", "written": [{"period", "revision", "offices", "rows", "changes"}],
+         "unchanged": [{"period", "revision"}], "skipped": [{"period", "reason", ...}],
+         "delivery": [{"period", "location", "status"}]}
+
+    Raises :class:`DeliveryError` (after writing everything) when a configured
+    delivery to the ministry failed.
+    """
+    from exports import delivery
+    from exports.suppression import SuppressionFailed
+
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r} (use {' or '.join(PROFILES)})")
+    h = Home.at(home)
+    if out is not None:
+        base = Path(out).expanduser().resolve()
+    else:
+        base = h.exports / "public" if profile == "public" else h.exports
+    summary = _summary_base(profile, base)
+    failures = []
+    with h.writer_lock():
+        wh = _read_warehouse(h.warehouse)
+        targets = _select(wh, periods, summary, base)
+        cache: dict = {}
+        for pid in targets:
+            try:
+                rows, body, files = _build(wh, pid, profile, cache)
+            except SuppressionFailed as exc:  # not published rather than published unsafely
+                summary["skipped"].append({"period": pid, "reason": f"public suppression failed: {exc}"})
+                continue
+            new_hashes = {n: manifest.sha256(b) for n, b in files.items()}
+            cur = revisions.current(base, pid)
+            old_rev, old_key, old_folder = 0, None, None
+            if cur is not None:
+                old_rev, old_folder = cur
+                try:
+                    old_manifest = json.loads((old_folder / "manifest.json").read_text(encoding="utf-8"))
+                    old_key = manifest.content_key(old_manifest)
+                except (OSError, ValueError):
+                    old_key = None
+            if old_key is not None and old_key == manifest.content_key(body, new_hashes):
+                summary["unchanged"].append({"period": pid, "revision": old_rev})
+                folder = old_folder
+            else:
+                revision = old_rev + 1
+                n_changes = None
+                if old_folder is not None and (old_folder / "indicators.csv").exists():
+                    changes = _changes(_old_values(old_folder), rows)
+                    files["CHANGES.csv"] = formats.render_changes(changes)
+                    n_changes = len(changes)
+                files["manifest.json"] = manifest.finish(body, revision, files)
+                folder = revisions.publish(base, pid, revision, files)
+                summary["written"].append({
+                    "period": pid, "revision": revision, "offices": [o["office_code"] for o in body["offices"]],
+                    "rows": len(rows), "changes": n_changes,
+                })
+            if profile == "ministry" and delivery.location():
+                try:
+                    summary["delivery"].append(delivery.deliver(pid, folder))
+                except Exception as exc:  # reported below, after every period is written
+                    failures.append(f"{pid}: {type(exc).__name__}: {exc}")
+                    summary["delivery"].append({"period": pid, "status": "failed",
+                                                "location": delivery.redacted(delivery.location())})
+    if failures:
+        raise DeliveryError("delivery to the ministry failed for " + "; ".join(failures), summary)
+    return summary

@@ -1,0 +1,285 @@
+"""The files of an extract, rendered to bytes from the same rows.
+
+Every renderer is a pure function of its rows: no clock, no randomness, no
+dictionary-order surprises, so the same warehouse content gives byte-identical
+files (``indicators.csv``, ``indicators.xlsx``, ``dhis2.json``, ``sdmx.csv``).
+Rows arrive already in their published order (office, indicator, territory
+with the office total first).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from exports.safe_text import needs_text_guard, safe_cell
+
+#: SDMX dataflow the ministry's registry knows the extract under.
+SDMX_AGENCY = "KZ_MIR"
+SDMX_DATAFLOW = "DF_PCVE"
+SDMX_VERSION = "1.0"
+SDMX_STRUCTURE_ID = f"{SDMX_AGENCY}:{SDMX_DATAFLOW}({SDMX_VERSION})"
+#: DHIS2 data set code the values are imported into (identifiers by code, idScheme=CODE).
+DHIS2_DATASET = "PCVE"
+
+CSV_COLUMNS = [
+    "indicator_code", "office_code", "kato", "period", "value", "numerator", "denominator", "unit",
+    "conf_status",
+    # extras for people and for checking; never anything run-dependent (no revision, no time)
+    "indicator_name_kk", "indicator_name_ru", "indicator_name_en",
+    "territory_level", "territory_name_kk", "territory_name_ru", "territory_name_en",
+    "unit_name_kk", "unit_name_ru", "unit_name_en",
+]
+SDMX_COLUMNS = ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REF_AREA", "INDICATOR", "TIME_PERIOD",
+                "OBS_VALUE", "CONF_STATUS"]
+CHANGES_COLUMNS = ["indicator_code", "office_code", "kato", "old", "new"]
+
+#: Fixed document time of every XLSX (openpyxl would write the wall clock).
+XLSX_EPOCH = datetime(2000, 1, 1, 0, 0, 0)
+#: Fixed date of every member of the XLSX zip (the earliest a zip can hold).
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One published value: indicator × office × territory × period."""
+
+    indicator_code: str
+    office_code: str
+    kato: str
+    period: str  # DHIS2 id: 2017Q1, 2017
+    period_sdmx: str  # 2017-Q1, 2017
+    freq: str  # Q | A
+    unit: str  # persons | count | percent
+    sort_order: int
+    is_root: bool  # the office total (kato = office root)
+    territory_level: str
+    value: Decimal | None
+    numerator: int | None
+    denominator: int | None
+    conf_status: str = "F"
+    indicator_name_kk: str = ""
+    indicator_name_ru: str = ""
+    indicator_name_en: str = ""
+    territory_name_kk: str = ""
+    territory_name_ru: str = ""
+    territory_name_en: str = ""
+    unit_name_kk: str = ""
+    unit_name_ru: str = ""
+    unit_name_en: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.indicator_code, self.office_code, self.kato)
+
+    @property
+    def is_percent(self) -> bool:
+        return self.unit == "percent"
+
+    @property
+    def value_text(self) -> str:
+        return format_value(self.value, self.is_percent)
+
+
+def percent(numerator: int | None, denominator: int | None) -> Decimal | None:
+    """100 × num / den, rounded half-up to one decimal (exact decimal arithmetic); None when undefined."""
+    if numerator is None or not denominator:
+        return None
+    return (Decimal(100 * int(numerator)) / Decimal(int(denominator))).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def format_value(value: Decimal | int | float | None, is_percent: bool) -> str:
+    """``570`` for a count, ``43.0`` / ``6.3`` for a percentage, ``""`` when absent."""
+    if value is None:
+        return ""
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    if is_percent:
+        return str(d.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return str(int(d.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+
+def _int_text(v: int | None) -> str:
+    return "" if v is None else str(int(v))
+
+
+def _csv_bytes(header: list[str], records: list[list[str]]) -> bytes:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for rec in records:
+        w.writerow([safe_cell(c) for c in rec])
+    return buf.getvalue().encode("utf-8")
+
+
+def csv_record(r: Row) -> list[str]:
+    return [
+        r.indicator_code, r.office_code, r.kato, r.period, r.value_text, _int_text(r.numerator),
+        _int_text(r.denominator), r.unit, r.conf_status,
+        r.indicator_name_kk, r.indicator_name_ru, r.indicator_name_en,
+        r.territory_level, r.territory_name_kk, r.territory_name_ru, r.territory_name_en,
+        r.unit_name_kk, r.unit_name_ru, r.unit_name_en,
+    ]
+
+
+def render_csv(rows: list[Row]) -> bytes:
+    """indicators.csv: UTF-8 (no BOM), comma separated, header row, ``\\n`` line ends."""
+    return _csv_bytes(CSV_COLUMNS, [csv_record(r) for r in rows])
+
+
+def render_changes(changes: list[tuple[str, str, str, str, str]]) -> bytes:
+    """CHANGES.csv: indicator_code,office_code,kato,old,new (``""`` = no value / no row)."""
+    return _csv_bytes(CHANGES_COLUMNS, [list(c) for c in changes])
+
+
+def render_sdmx(rows: list[Row]) -> bytes:
+    """sdmx.csv, SDMX-CSV 2.0 with ACTION=I; a missing or suppressed value has an empty OBS_VALUE."""
+    records = [
+        ["dataflow", SDMX_STRUCTURE_ID, "I", r.freq, r.kato, r.indicator_code, r.period_sdmx,
+         r.value_text, r.conf_status]
+        for r in rows
+    ]
+    return _csv_bytes(SDMX_COLUMNS, records)
+
+
+def render_dhis2(rows: list[Row]) -> bytes:
+    """dhis2.json, a DHIS2 ``dataValueSets`` payload with code identifiers.
+
+    Values that are absent (a percentage over 0) or suppressed are left out: DHIS2
+    has no empty value, and its ``value`` is always a string.
+    """
+    values = [
+        {"dataElement": r.indicator_code, "period": r.period, "orgUnit": r.kato, "value": r.value_text}
+        for r in rows
+        if r.value_text != ""
+    ]
+    payload = {
+        "dataSet": DHIS2_DATASET,
+        "idScheme": "CODE",
+        "dataElementIdScheme": "CODE",
+        "orgUnitIdScheme": "CODE",
+        "dataValues": values,
+    }
+    return (json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+XLSX_HEADER = [
+    ("indicator_code", "Код"),
+    ("indicator_name_kk", "Көрсеткіш"),
+    ("indicator_name_ru", "Показатель"),
+    ("kato", "КАТО"),
+    ("territory_name_kk", "Аумақ"),
+    ("territory_name_ru", "Территория"),
+    ("period", "Кезең / Период"),
+    ("value", "Мәні / Значение"),
+    ("numerator", "Алымы / Числитель"),
+    ("denominator", "Бөлімі / Знаменатель"),
+    ("unit_name_kk", "Өлшем бірлігі"),
+    ("unit_name_ru", "Ед. изм."),
+    ("conf_status", "Құпиялылық / Конфиденциальность"),
+]
+
+
+def _sheet_title(text: str, used: set[str]) -> str:
+    title = "".join("_" if ch in '[]:*?/\\' else ch for ch in text)[:31] or "office"
+    base, n = title, 2
+    while title.lower() in used:
+        suffix = f"~{n}"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(title.lower())
+    return title
+
+
+def _set_text(cell, text: str) -> None:
+    cell.value = text
+    if needs_text_guard(text):
+        # stored as a string, shown as text, never evaluated
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+def _deterministic_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed member dates and attributes (same order, same compression)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            zi.create_system = 0
+            dst.writestr(zi, src.read(info.filename), compresslevel=6)
+    return out.getvalue()
+
+
+def render_xlsx(rows: list[Row], office_titles: dict[str, str] | None = None) -> bytes:
+    """indicators.xlsx: one sheet per office, Kazakh and Russian names, numbers as numbers.
+
+    Frozen header row with an auto-filter, column widths fitted to the content,
+    and fixed document properties and zip dates so the bytes are reproducible.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    by_office: dict[str, list[Row]] = {}
+    for r in rows:
+        by_office.setdefault(r.office_code, []).append(r)
+    if not by_office:
+        by_office[""] = []
+    used: set[str] = set()
+    bold = Font(bold=True)
+    for office, orows in by_office.items():
+        ws = wb.create_sheet(_sheet_title((office_titles or {}).get(office, office) or "office", used))
+        widths = [len(h) for _, h in XLSX_HEADER]
+        for col, (_, label) in enumerate(XLSX_HEADER, start=1):
+            c = ws.cell(row=1, column=col)
+            _set_text(c, label)
+            c.font = bold
+            c.alignment = Alignment(vertical="top", wrap_text=False)
+        for i, r in enumerate(orows, start=2):
+            for col, (field, _) in enumerate(XLSX_HEADER, start=1):
+                c = ws.cell(row=i, column=col)
+                if field == "value":
+                    v = r.value
+                    if v is not None:
+                        c.value = float(v) if r.is_percent else int(v)
+                        c.number_format = "0.0" if r.is_percent else "0"
+                    shown = r.value_text
+                elif field in ("numerator", "denominator"):
+                    v = getattr(r, field)
+                    if v is not None:
+                        c.value = int(v)
+                        c.number_format = "0"
+                    shown = _int_text(v)
+                else:
+                    shown = str(getattr(r, field))
+                    _set_text(c, shown)
+                widths[col - 1] = max(widths[col - 1], len(shown))
+        for col, w in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(col)].width = min(max(w + 2, 8), 80)
+        ws.freeze_panes = "A2"
+        last = get_column_letter(len(XLSX_HEADER))
+        ws.auto_filter.ref = f"A1:{last}{max(len(orows) + 1, 1)}"
+
+    props = wb.properties
+    props.creator = "pcve-warehouse"
+    props.lastModifiedBy = "pcve-warehouse"
+    props.title = "PCVE indicators"
+    props.created = XLSX_EPOCH
+    props.modified = XLSX_EPOCH
+    buf = io.BytesIO()
+    # ExcelWriter directly: openpyxl's save_workbook() would stamp `modified` with the clock.
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).write_data()
+    return _deterministic_zip(buf.getvalue())

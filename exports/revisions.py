@@ -1,0 +1,117 @@
+"""Revisioned, atomically swapped extract folders.
+
+Layout under a base directory (``<home>/exports``, ``<home>/exports/public`` or ``--out``)::
+
+    2017Q1 -> .revisions/2017Q1/r2     a relative symlink: what readers open
+    .revisions/2017Q1/r1/              every revision, kept, never modified after the swap
+    .revisions/2017Q1/r2/
+    .staging/                          work in progress (same filesystem as the base)
+
+A revision is written completely in ``.staging``, fsynced, renamed into
+``.revisions/<period>/r<N>`` (not visible under the period's name yet), and then
+made current by ``os.replace`` of a new symlink over ``<period>``: ``rename(2)``
+of a symlink is atomic, so a reader who opens ``<period>/`` sees the old revision
+or the new one in full, never a mix or a half-written folder; a reader already
+inside the old revision keeps reading it (it is never changed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+REVISIONS = ".revisions"
+STAGING = ".staging"
+_REV = re.compile(r"r(\d+)")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Write and fsync each file (manifest.json last), then the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in sorted(files, key=lambda n: (n == "manifest.json", n)):
+        with open(folder / name, "wb") as fh:
+            fh.write(files[name])
+            fh.flush()
+            os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def current(base: Path, period: str) -> tuple[int, Path] | None:
+    """(revision, folder) of the period's current extract, or None when there is none."""
+    link = base / period
+    if not (link.is_symlink() or link.is_dir()):
+        return None
+    folder = link.resolve()
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        rev = int(manifest.get("revision", 0))
+    except (OSError, ValueError):
+        m = _REV.fullmatch(folder.name)
+        rev = int(m[1]) if m else 0
+    return rev, folder
+
+
+def existing_periods(base: Path) -> list[str]:
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir()
+                  if not p.name.startswith(".") and p.is_symlink() and re.fullmatch(r"\d{4}(Q[1-4])?", p.name))
+
+
+def publish(base: Path, period: str, revision: int, files: dict[str, bytes]) -> Path:
+    """Write the files as revision N of the period and make it current atomically."""
+    base.mkdir(parents=True, exist_ok=True)
+    staging = base / STAGING
+    staging.mkdir(exist_ok=True)
+    revs = base / REVISIONS / period
+    revs.mkdir(parents=True, exist_ok=True)
+    link = base / period
+
+    if link.is_dir() and not link.is_symlink():
+        # A plain folder (written before revisions existed): file it under its revision first.
+        old = current(base, period)
+        dest = revs / f"r{old[0] if old and old[0] else 0}"
+        if dest.exists():
+            dest = revs / f"r{old[0] if old else 0}.{os.getpid()}"
+        os.replace(link, dest)  # the period name is absent for this instant only (one-time migration)
+
+    work = Path(tempfile.mkdtemp(prefix=f"{period}-r{revision}-", dir=staging))
+    try:
+        write_files(work, files)
+        final = revs / f"r{revision}"
+        if final.exists():
+            # left over by an interrupted run: never current (the link points elsewhere), so replaceable
+            cur = link.resolve() if link.is_symlink() else None
+            if cur == final.resolve():
+                raise RuntimeError(f"{final} is current and would be overwritten")
+            shutil.rmtree(final)
+        os.replace(work, final)
+        _fsync_dir(revs)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+    tmp_link = staging / f".{period}.link.{os.getpid()}"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(os.path.join(REVISIONS, period, f"r{revision}"), tmp_link)
+    os.replace(tmp_link, link)
+    _fsync_dir(base)
+    return final
