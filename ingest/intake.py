@@ -81,7 +81,9 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
         if state.is_done(ref["office"], ref["name"], sha):
             results[n] = {**_ref_summary(ref), "sha256": sha, "skipped": "already processed"}
         else:
-            parser = parsers.setdefault(ref["office"], FileParser(cfg, ref["office"]))
+            if ref["office"] not in parsers:  # built once per office: matchers index every name
+                parsers[ref["office"]] = FileParser(cfg, ref["office"])
+            parser = parsers[ref["office"]]
             pf = parser.parse(archived, ref["name"])
             parsed.append((ref, pf, sha))
             slots.append(n)
@@ -120,12 +122,16 @@ def _parsed_from_staged(cfg: Config, st: dict) -> ParsedFile:
 
 # ---------------------------------------------------------------- load
 def load_staged(home, office: str, staged: list[dict]) -> dict:
-    """Decide and load the staged files of one office, in order. Returns what happened."""
+    """Decide and load the staged files of one office, in order. Returns what happened.
+
+    Order of writes, so that a kill anywhere is recovered by re-running: ledger 'received'
+    (id and seq) → warehouse transaction (per submission) → quarantine and reports →
+    ledger decision. A file without a decision is processed again under the same id."""
     import duckdb
 
-    from ingest.load import load_submission
+    from ingest.load import load_batch
     from ingest.messages import render
-    from ingest.reports import _params, errors_csv, errors_html, receipt_html
+    from ingest.reports import _params
     from ingest.warehouse_init import init_warehouse
 
     h = Home.at(home).ensure()
@@ -134,69 +140,93 @@ def load_staged(home, office: str, staged: list[dict]) -> dict:
     items = [s for s in staged if s and s.get("office") == office]
     items.sort(key=lambda s: (s["mtime"], s["name"]))
     with h.writer_lock():
+        state = L.LedgerState.load(h.ledger)
+        done = {(s.office, s.file_name, s.sha256) for s in state.submissions.values()
+                if s.status in L.DECISIONS | {"voided"}}
+        current: dict[tuple, tuple[int, str]] = {}  # (period, scope) -> (seq, sha256) of the current accepted
+        for s in state.submissions.values():
+            if s.office == office and s.status == "accepted":
+                key = (s.period, s.scope)
+                if key not in current or s.seq > current[key][0]:
+                    current[key] = (s.seq, s.sha256)
+        plans = []
+        for item in items:
+            if "staged" not in item or not Path(item["staged"]).exists():
+                out["skipped"].append(item["name"])
+                continue
+            st = json.loads(Path(item["staged"]).read_text(encoding="utf-8"))
+            key = (office, st["file_name"], st["sha256"])
+            if key in done:
+                out["skipped"].append(st["file_name"])
+                Path(item["staged"]).unlink(missing_ok=True)
+                continue
+            done.add(key)
+            pf = _parsed_from_staged(cfg, st)
+            sub = _received(h, state, item, st)
+            if pf.errors:
+                status = "rejected"
+                st["rows"] = {}  # nothing of a rejected file reaches the warehouse: only its record and issues
+            elif current.get((st["period"], st["scope"]), (0, None))[1] == st["sha256"]:
+                status = "duplicate"
+                st["rows"] = {}
+            else:
+                status = "accepted"
+                current[(st["period"], st["scope"])] = (sub["seq"], st["sha256"])
+            st["issues"] = [{**i, "message": render(i["rule"], "en", _params(cfg, pf, Issue(**i), "en"))}
+                            for i in st["issues"]]
+            period = parse_period(st["period"]) if st["period"] else None
+            row = {
+                "submission_id": sub["submission_id"], "seq": sub["seq"], "office_code": office,
+                "period": st["period"], "period_kind": period.kind if period else None,
+                "period_start": period.start if period else None, "period_end": period.end if period else None,
+                "scope": st["scope"], "file_name": st["file_name"], "sha256": st["sha256"],
+                "received_at": sub["received_at"], "status": status,
+                "error_count": len(pf.errors), "warning_count": len(pf.warnings),
+            }
+            plans.append((item, st, pf, sub, status, row))
+        if not plans:
+            out["changed"] = False
+            return out
+
+        def finish(i: int) -> None:
+            item, st, pf, sub, status, _ = plans[i]
+            _decided(h, cfg, office, item, st, pf, sub, status, out)
+
         con = duckdb.connect(str(h.warehouse))
         try:
             init_warehouse(con, cfg)
-            for item in items:
-                if "staged" not in item or not Path(item["staged"]).exists():
-                    out["skipped"].append(item["name"])
-                    continue
-                st = json.loads(Path(item["staged"]).read_text(encoding="utf-8"))
-                state = L.LedgerState.load(h.ledger)
-                if state.is_done(office, st["file_name"], st["sha256"]):
-                    out["skipped"].append(st["file_name"])
-                    Path(item["staged"]).unlink(missing_ok=True)
-                    continue
-                pf = _parsed_from_staged(cfg, st)
-                sub = _received(h, state, item, st)
-                if pf.errors:
-                    status = "rejected"
-                else:
-                    cur = state.current(office, st["period"], None if st["scope"] == "workbook" else st["scope"])
-                    status = "duplicate" if cur and cur.sha256 == st["sha256"] and cur.scope == st["scope"] else "accepted"
-                lang = "en"
-                st["issues"] = [
-                    {**i, "message": render(i["rule"], lang, _params(cfg, pf, Issue(**i), lang))} for i in st["issues"]
-                ]
-                if status == "rejected":
-                    # Nothing of a rejected file reaches the warehouse; only its record and issues.
-                    st["rows"] = {}
-                period = parse_period(st["period"]) if st["period"] else None
-                row = {
-                    "submission_id": sub["submission_id"], "seq": sub["seq"], "office_code": office,
-                    "period": st["period"], "period_kind": period.kind if period else None,
-                    "period_start": period.start if period else None, "period_end": period.end if period else None,
-                    "scope": st["scope"], "file_name": st["file_name"], "sha256": st["sha256"],
-                    "received_at": sub["received_at"], "status": status,
-                    "error_count": len(pf.errors), "warning_count": len(pf.warnings),
-                }
-                load_submission(con, cfg, row, st)
-                decision = {"event": status, "submission_id": sub["submission_id"], "at": L.now_iso(),
-                            "errors": len(pf.errors), "warnings": len(pf.warnings),
-                            "rules": sorted({i.rule for i in pf.errors})}
-                location = item["location"]
-                if status == "rejected":
-                    privacy = any(i.rule.startswith("privacy") for i in pf.errors)
-                    qpath = _quarantine(h, cfg, office, st, pf, privacy)
-                    decision.update({"quarantine_path": str(qpath.relative_to(h.root)), "privacy": privacy})
-                    _write_back(location, st["file_name"] + ".errors.csv", errors_csv(cfg, pf))
-                    _write_back(location, st["file_name"] + ".errors.html", errors_html(cfg, pf))
-                    out["rejected"].append({"submission_id": sub["submission_id"], "file": st["file_name"],
-                                            "errors": len(pf.errors), "rules": decision["rules"]})
-                else:
-                    _write_back(location, st["file_name"] + ".receipt.html",
-                                receipt_html(cfg, pf, sub["submission_id"], status))
-                    out[status].append({"submission_id": sub["submission_id"], "file": st["file_name"],
-                                        "period": st["period"]})
-                L.append(h.ledger, decision)
-                log.info("%s %s %s (%s): %s, %d error(s), %d warning(s)", office, sub["submission_id"],
-                         st["file_name"], st["period"], status, len(pf.errors), len(pf.warnings))
-                Path(item["staged"]).unlink(missing_ok=True)
+            load_batch(con, cfg, [(p[5], p[1]) for p in plans], after_commit=finish)
             con.execute("checkpoint")
         finally:
             con.close()
     out["changed"] = bool(out["accepted"])
     return out
+
+
+def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: ParsedFile, sub: dict, status: str,
+             out: dict) -> None:
+    """After the warehouse commit: quarantine, reports to the office, then the ledger decision."""
+    from ingest.reports import errors_csv, errors_html, receipt_html
+
+    decision = {"event": status, "submission_id": sub["submission_id"], "at": L.now_iso(),
+                "errors": len(pf.errors), "warnings": len(pf.warnings),
+                "rules": sorted({i.rule for i in pf.errors})}
+    location = item["location"]
+    if status == "rejected":
+        privacy = any(i.rule.startswith("privacy") for i in pf.errors)
+        qpath = _quarantine(h, cfg, office, st, pf, privacy)
+        decision.update({"quarantine_path": str(qpath.relative_to(h.root)), "privacy": privacy})
+        _write_back(location, st["file_name"] + ".errors.csv", errors_csv(cfg, pf))
+        _write_back(location, st["file_name"] + ".errors.html", errors_html(cfg, pf))
+        out["rejected"].append({"submission_id": sub["submission_id"], "file": st["file_name"],
+                                "errors": len(pf.errors), "rules": decision["rules"]})
+    else:
+        _write_back(location, st["file_name"] + ".receipt.html", receipt_html(cfg, pf, sub["submission_id"], status))
+        out[status].append({"submission_id": sub["submission_id"], "file": st["file_name"], "period": st["period"]})
+    L.append(h.ledger, decision)
+    log.info("%s %s %s (%s): %s, %d error(s), %d warning(s)", office, sub["submission_id"], st["file_name"],
+             st["period"], status, len(pf.errors), len(pf.warnings))
+    Path(item["staged"]).unlink(missing_ok=True)
 
 
 def _received(h: Home, state: L.LedgerState, item: dict, st: dict) -> dict:
@@ -206,11 +236,16 @@ def _received(h: Home, state: L.LedgerState, item: dict, st: dict) -> dict:
             return {"submission_id": s.submission_id, "seq": s.seq, "received_at": s.received_at}
     seq = state.next_seq
     sub = {"submission_id": f"S{seq:06d}", "seq": seq, "received_at": sources.received_at(item["mtime"])}
-    L.append(h.ledger, {
+    event = {
         "event": "received", **sub, "office": st["office"], "file_name": st["file_name"], "sha256": st["sha256"],
         "size": item["size"], "mtime": item["mtime"], "period": st["period"], "scope": st["scope"],
         "at": L.now_iso(),
-    })
+    }
+    L.append(h.ledger, event)
+    state.submissions[sub["submission_id"]] = L.Submission(
+        sub["submission_id"], seq, st["office"], st["file_name"], st["sha256"], sub["received_at"],
+        st["period"], st["scope"])
+    state.events.append(event)
     return sub
 
 

@@ -7,7 +7,7 @@ the warehouse converges to it.
 
 from __future__ import annotations
 
-from ingest.raw_schema import RAW_SCHEMA, form_columns
+from ingest.raw_schema import LINEAGE, RAW_SCHEMA, form_columns
 from pcve.config import Config
 
 
@@ -33,42 +33,96 @@ def _form_rows(cfg: Config, form_name: str, submission_id: str, rows: list[dict]
     return out
 
 
-def load_submission(con, cfg: Config, sub: dict, staged: dict) -> None:
-    """sub: the submissions row (dict); staged: the staged file (rows, issues, summaries)."""
-    sid = sub["submission_id"]
-    con.execute("begin")
+def _bulk_insert(con, table: str, columns: list[tuple[str, str]], data: list[tuple], target: str | None = None) -> None:
+    """Append rows through a DataFrame scan: DuckDB's fast path (a per-row insert costs ~0.3 ms).
+    Values travel as text and SQL casts them to the table's types, so pandas never guesses."""
+    import pandas as pd
+
+    names = [c for c, _ in columns]
+    frame = pd.DataFrame([[None if v is None else str(v) for v in row] for row in data], columns=names, dtype=object)
+    select = ", ".join(f"cast({c} as {t})" for c, t in columns)
+    con.register("pcve_rows", frame)
     try:
-        delete_submission(con, cfg, sid)
-        cols = ["submission_id", "seq", "office_code", "period", "period_kind", "period_start", "period_end",
-                "scope", "file_name", "sha256", "received_at", "status", "error_count", "warning_count"]
-        con.execute(f"insert into {RAW_SCHEMA}.submissions ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
-                    [sub[c] for c in cols])
-        if sub["status"] in ("accepted",):
-            forms = list(cfg.forms) if sub["scope"] == "workbook" else [sub["scope"]]
-            con.executemany(
-                f"insert into {RAW_SCHEMA}.submission_forms values (?, ?, ?, ?)",
-                [(sid, f, f in staged["rows"], len(staged["rows"].get(f, []))) for f in forms])
-            for form_name, rows in staged["rows"].items():
-                data = _form_rows(cfg, form_name, sid, rows)
-                if data:
-                    n = len(data[0])
-                    con.executemany(f"insert into {RAW_SCHEMA}.{form_name} values ({', '.join('?' * n)})", data)
-        issues = [
-            (sid, i["severity"], i.get("sheet"), i.get("row"), i.get("col"), i.get("column"), i["rule"], i["message"])
-            for i in staged["issues"]
-        ]
-        if issues:
-            con.executemany(f"insert into {RAW_SCHEMA}.submission_issues values (?, ?, ?, ?, ?, ?, ?, ?)", issues)
-        results = [
-            (sid, s["form"], s["expectation"], s["column"], s["success"], s["element_count"], s["unexpected_count"])
-            for s in staged["summaries"]
-        ]
-        if results:
-            con.executemany(f"insert into {RAW_SCHEMA}.validation_results values (?, ?, ?, ?, ?, ?, ?)", results)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        con.execute(f"insert into {target or RAW_SCHEMA + '.' + table} ({', '.join(names)}) select {select} from pcve_rows")
+    finally:
+        con.unregister("pcve_rows")
+
+
+_ISSUE_COLS = [("submission_id", "varchar"), ("severity", "varchar"), ("sheet", "varchar"),
+               ("row_number", "integer"), ("column_letter", "varchar"), ("column_name", "varchar"),
+               ("rule", "varchar"), ("message", "varchar")]
+_RESULT_COLS = [("submission_id", "varchar"), ("form", "varchar"), ("expectation", "varchar"),
+                ("column_name", "varchar"), ("success", "boolean"), ("element_count", "integer"),
+                ("unexpected_count", "integer")]
+
+
+def _submission_tables(cfg: Config, sub: dict, staged: dict) -> dict[str, list[tuple]]:
+    """Every raw row one decided submission contributes, by table."""
+    sid = sub["submission_id"]
+    out: dict[str, list[tuple]] = {"submissions": [tuple(sub[c] for c, _ in _SUBMISSION_COLS)]}
+    if sub["status"] == "accepted":
+        forms = list(cfg.forms) if sub["scope"] == "workbook" else [sub["scope"]]
+        out["submission_forms"] = [(sid, f, f in staged["rows"], len(staged["rows"].get(f, []))) for f in forms]
+        for form_name, rows in staged["rows"].items():
+            if rows:
+                out[form_name] = _form_rows(cfg, form_name, sid, rows)
+    out["submission_issues"] = [
+        (sid, i["severity"], i.get("sheet"), i.get("row"), i.get("col"), i.get("column"), i["rule"], i["message"])
+        for i in staged["issues"]]
+    out["validation_results"] = [
+        (sid, x["form"], x["expectation"], x["column"], x["success"], x["element_count"], x["unexpected_count"])
+        for x in staged["summaries"]]
+    return {t: rows for t, rows in out.items() if rows}
+
+
+_SUBMISSION_COLS = [("submission_id", "varchar"), ("seq", "integer"), ("office_code", "varchar"),
+                    ("period", "varchar"), ("period_kind", "varchar"), ("period_start", "date"),
+                    ("period_end", "date"), ("scope", "varchar"), ("file_name", "varchar"),
+                    ("sha256", "varchar"), ("received_at", "timestamp"), ("status", "varchar"),
+                    ("error_count", "integer"), ("warning_count", "integer")]
+_FORMS_COLS = [("submission_id", "varchar"), ("form", "varchar"), ("present", "boolean"), ("row_count", "integer")]
+
+
+def _columns(cfg: Config, table: str) -> list[tuple[str, str]]:
+    fixed = {"submissions": _SUBMISSION_COLS, "submission_forms": _FORMS_COLS,
+             "submission_issues": _ISSUE_COLS, "validation_results": _RESULT_COLS}
+    return fixed.get(table) or LINEAGE + form_columns(cfg.forms[table])
+
+
+def load_batch(con, cfg: Config, decided: list[tuple[dict, dict]], after_commit=None) -> None:
+    """Load decided submissions in order, ONE TRANSACTION PER SUBMISSION.
+
+    The batch's rows are first staged in temp tables (one DataFrame scan per table); each
+    submission is then copied by insert-select inside its own transaction, so a crash leaves
+    every submission either wholly in or wholly out. `after_commit(i)` runs after the i-th
+    commit (the caller records the decision in the ledger there)."""
+    per_sub = [_submission_tables(cfg, sub, staged) for sub, staged in decided]
+    tables = sorted({t for d in per_sub for t in d})
+    for t in tables:
+        con.execute(f"create or replace temp table stage_{t} as select * from {RAW_SCHEMA}.{t} limit 0")
+        rows = [r for d in per_sub for r in d.get(t, [])]
+        _bulk_insert(con, t, _columns(cfg, t), rows, target=f"temp.main.stage_{t}")
+    existing = {r[0] for r in con.execute(f"select submission_id from {RAW_SCHEMA}.submissions").fetchall()}
+    for i, ((sub, _), d) in enumerate(zip(decided, per_sub, strict=True)):
+        sid = sub["submission_id"]
+        con.execute("begin")
+        try:
+            if sid in existing:
+                delete_submission(con, cfg, sid)  # a re-run after a crash: replace, never duplicate
+            for t in d:
+                con.execute(f"insert into {RAW_SCHEMA}.{t} select * from stage_{t} where submission_id = ?", [sid])
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        if after_commit:
+            after_commit(i)
+    for t in tables:
+        con.execute(f"drop table if exists temp.main.stage_{t}")
+
+
+def load_submission(con, cfg: Config, sub: dict, staged: dict) -> None:
+    load_batch(con, cfg, [(sub, staged)])
 
 
 def set_status(con, submission_id: str, status: str) -> None:

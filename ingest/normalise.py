@@ -217,6 +217,7 @@ class Matcher:
     suffixes: tuple[str, ...] = ()
 
     def __post_init__(self):
+        self._suffixes_folded = {fold(s) for s in self.suffixes} | {"г", "г.", "обл", "обл."}
         self._steps = [self._index(fold), self._index(self._strip), self._index(self._strip_kb)]
 
     def _strip(self, text: str) -> str:
@@ -225,10 +226,6 @@ class Matcher:
 
     def _strip_kb(self, text: str) -> str:
         return self._strip(text).translate(_RU_KEYBOARD)
-
-    @property
-    def _suffixes_folded(self) -> set[str]:
-        return {fold(s) for s in self.suffixes} | {"г", "г.", "обл", "обл."}
 
     def _index(self, fn) -> dict[str, set[str]]:
         idx: dict[str, set[str]] = {}

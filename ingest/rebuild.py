@@ -50,7 +50,7 @@ def rebuild_raw(home, today: date | None = None) -> dict:
     import duckdb
 
     from expectations.validate import validate_batch
-    from ingest.load import load_submission
+    from ingest.load import load_batch
     from ingest.messages import render
     from ingest.parse import FileParser
     from ingest.reports import _params
@@ -77,7 +77,9 @@ def rebuild_raw(home, today: date | None = None) -> dict:
         parsed = []
         for s in subs:
             archived = h.archive / s.sha256[:2] / s.sha256
-            parser = parsers.setdefault(s.office, FileParser(cfg, s.office))
+            if s.office not in parsers:
+                parsers[s.office] = FileParser(cfg, s.office)
+            parser = parsers[s.office]
             if archived.exists():
                 pf = parser.parse(archived, s.file_name)
             else:  # a privacy-rejected file purged after its retention: its record stays, content gone
@@ -93,6 +95,7 @@ def rebuild_raw(home, today: date | None = None) -> dict:
         con = duckdb.connect(str(tmp))
         try:
             init_warehouse(con, cfg)
+            decided = []
             for (s, pf), summ in zip(parsed, summaries, strict=True):
                 status = "accepted" if s.status == "voided" else s.status
                 period = parse_period(s.period) if s.period else None
@@ -108,10 +111,12 @@ def rebuild_raw(home, today: date | None = None) -> dict:
                        "file_name": s.file_name, "sha256": s.sha256,
                        "received_at": received[s.submission_id]["received_at"], "status": status,
                        "error_count": s.errors, "warning_count": s.warnings}
-                load_submission(con, cfg, row, _jsonable_rows(staged))
-                if s.status == "voided":
-                    con.execute("update raw.submissions set status = 'voided' where submission_id = ?",
-                                [s.submission_id])
+                decided.append((row, _jsonable_rows(staged)))
+            load_batch(con, cfg, decided)
+            voided = [s.submission_id for s, _ in parsed if s.status == "voided"]
+            if voided:
+                con.executemany("update raw.submissions set status = 'voided' where submission_id = ?",
+                                [[v] for v in voided])
             con.execute("checkpoint")
         finally:
             con.close()

@@ -94,20 +94,34 @@ def rebuild(home: str | Path) -> dict:
 
 
 def run(home: str | Path, progress=None) -> dict:
-    """The whole pipeline in-process: intake, dbt build, publish, extracts."""
+    """The whole pipeline in-process: intake, dbt build, publish, extracts.
+
+    The summary carries each step's wall time in seconds under "timings"."""
+    import time
+
     from ingest.rebuild import check_warehouse, rebuild_raw
     from pcve.home import Home
 
     h = Home.at(home).ensure()
+    timings: dict[str, float] = {}
+
+    def timed(name, fn, *a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return fn(*a, **kw)
+        finally:
+            timings[name] = round(time.perf_counter() - t0, 3)
+
     with h.writer_lock():
         summary: dict = {}
         problem = check_warehouse(h.root)
         if problem:
             # The warehouse is derived: rebuild it from the archive and the ledger, then go on.
             log.warning("%s: rebuilding the warehouse from the archive and the ledger", problem)
-            summary["rebuilt"] = {"reason": problem, **rebuild_raw(h.root)}
-        summary["intake"] = intake(h.root, progress=progress)
-        summary["warehouse"] = build_warehouse(h.root)
-        summary["published"] = publish(h.root)  # no-op when the snapshot is already current
-        summary["exports"] = export(h.root)
+            summary["rebuilt"] = {"reason": problem, **timed("rebuild", rebuild_raw, h.root)}
+        summary["intake"] = timed("intake", intake, h.root, progress=progress)
+        summary["warehouse"] = timed("dbt_build", build_warehouse, h.root)
+        summary["published"] = timed("publish", publish, h.root)  # no-op when already current
+        summary["exports"] = timed("exports", export, h.root)
+    summary["timings"] = timings
     return summary
