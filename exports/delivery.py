@@ -61,6 +61,7 @@ def _deliver_local(root: Path, period: str, source: Path) -> str:
             and (target / "manifest.json").read_bytes() == files.get("manifest.json"):
         return "unchanged"
     work = Path(tempfile.mkdtemp(prefix=f".{period}.incoming-", dir=root))
+    os.chmod(work, 0o755)  # mkdtemp makes 0700: the ministry's readers are other users
     try:
         write_files(work, files)
         if not target.exists():
@@ -69,6 +70,7 @@ def _deliver_local(root: Path, period: str, source: Path) -> str:
             shutil.rmtree(work)  # now holds the previous copy
         else:
             old = Path(tempfile.mkdtemp(prefix=f".{period}.old-", dir=root))
+            os.chmod(old, 0o755)  # mkdtemp makes 0700: the ministry's readers are other users
             os.rmdir(old)
             os.replace(target, old)
             os.replace(work, target)

@@ -93,6 +93,8 @@ def publish(base: Path, period: str, revision: int, files: dict[str, bytes]) -> 
         os.replace(link, dest)  # the period name is absent for this instant only (one-time migration)
 
     work = Path(tempfile.mkdtemp(prefix=f"{period}-r{revision}-", dir=staging))
+
+    os.chmod(work, 0o755)  # mkdtemp makes 0700: the ministry's readers are other users
     try:
         write_files(work, files)
         final = revs / f"r{revision}"

@@ -97,6 +97,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
             "rows": _rows_json(pf),
             "issues": [asdict(i) for i in pf.issues],
             "summaries": [asdict(s) for s in summ],
+            "validation": getattr(pf, "validation", {}),  # per-form GX result, privacy-masked (Data Docs)
         }
         path = _staged_path(h, ref["office"], sha, ref["name"])
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,8 +200,19 @@ def load_staged(home, office: str, staged: list[dict]) -> dict:
             con.execute("checkpoint")
         finally:
             con.close()
+        _publish_validation_docs(h, [{**p[1], "submission_id": p[3]["submission_id"]} for p in plans])
     out["changed"] = bool(out["accepted"])
     return out
+
+
+def _publish_validation_docs(h: Home, staged: list[dict]) -> None:
+    """GX Data Docs under <home>/docs/validation/. A failure here never undoes a decision."""
+    try:
+        from expectations.datadocs import publish_data_docs
+
+        publish_data_docs(h.root, staged)
+    except Exception as exc:  # docs are a view of results already stored in the warehouse
+        log.warning("validation Data Docs not updated: %s", exc)
 
 
 def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: ParsedFile, sub: dict, status: str,

@@ -243,7 +243,7 @@ def validate(file: Path, office: str, as_json: bool) -> None:
     Exit code 4 when the file would be rejected."""
     from expectations.validate import validate_batch
     from ingest.parse import parse_file
-    from ingest.reports import issue_rows
+    from ingest.reports import issue_rows, sort_issues
     from pcve.config import load_config
     from pcve.periods import today_almaty
 
@@ -252,7 +252,7 @@ def validate(file: Path, office: str, as_json: bool) -> None:
         raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
     pf = parse_file(cfg, office, file)
     validate_batch(cfg, [pf], today_almaty())
-    rows = issue_rows(cfg, pf, pf.issues)
+    rows = issue_rows(cfg, pf, sort_issues(pf.issues))
     data = {"file": file.name, "period": pf.period.token if pf.period else None,
             "rows": {f: len(r) for f, r in pf.rows.items()}, "errors": len(pf.errors),
             "warnings": len(pf.warnings), "issues": rows}
@@ -341,6 +341,33 @@ def rebuild(home: Path, as_json: bool, check_only: bool) -> None:
     _emit(summary, as_json, lambda s: click.echo(
         f"rebuilt {s['raw']['submissions']} submission(s) from the archive ({s['reason']}); "
         f"extracts: {len(s['exports'].get('written', []))} written, {len(s['exports'].get('unchanged', []))} unchanged"))
+
+
+@main.command()
+@click.option("--office", required=True, help="Office code (see config/offices.yml).")
+@click.option("--period", required=True, help="Submission period: 2017-03 (monthly) or 2025-Q3 (quarterly).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Folder to write the workbook into.")
+@_guard
+def template(office: str, period: str, out: Path) -> None:
+    """Write a blank workbook for an office and period, in the office's language, with
+    every sheet and header of the contract and dropdowns, so a clerk can hardly go wrong."""
+    from ingest.template import template_file_name, write_template
+    from pcve.config import load_config
+    from pcve.periods import parse_period
+
+    cfg = load_config()
+    if office not in cfg.offices:
+        raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
+    try:
+        p = parse_period(period)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if p.kind != cfg.offices[office].periodicity:
+        raise click.BadParameter(f"{office} reports by {cfg.offices[office].periodicity}; {period} is a {p.kind}")
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_template(cfg, office, p, out / template_file_name(cfg, office, p))
+    click.echo(str(path))
 
 
 @main.command()
