@@ -8,6 +8,7 @@ the warehouse converges to it.
 from __future__ import annotations
 
 from ingest.raw_schema import LINEAGE, RAW_SCHEMA, form_columns
+from pcve import db
 from pcve.config import Config
 
 
@@ -34,18 +35,9 @@ def _form_rows(cfg: Config, form_name: str, submission_id: str, rows: list[dict]
 
 
 def _bulk_insert(con, table: str, columns: list[tuple[str, str]], data: list[tuple], target: str | None = None) -> None:
-    """Append rows through a DataFrame scan: DuckDB's fast path (a per-row insert costs ~0.3 ms).
-    Values travel as text and SQL casts them to the table's types, so pandas never guesses."""
-    import pandas as pd
-
-    names = [c for c, _ in columns]
-    frame = pd.DataFrame([[None if v is None else str(v) for v in row] for row in data], columns=names, dtype=object)
-    select = ", ".join(f"cast({c} as {t})" for c, t in columns)
-    con.register("pcve_rows", frame)
-    try:
-        con.execute(f"insert into {target or RAW_SCHEMA + '.' + table} ({', '.join(names)}) select {select} from pcve_rows")
-    finally:
-        con.unregister("pcve_rows")
+    """Append rows by the database's bulk path (pcve/db.py): DuckDB a DataFrame scan (a per-row insert
+    costs ~0.3 ms), PostgreSQL COPY FROM STDIN. Values travel as text and are cast to the table's types."""
+    db.wrap(con).bulk_insert(target or f"{RAW_SCHEMA}.{table}", columns, data)
 
 
 _ISSUE_COLS = [("submission_id", "varchar"), ("severity", "varchar"), ("sheet", "varchar"),
@@ -96,12 +88,13 @@ def load_batch(con, cfg: Config, decided: list[tuple[dict, dict]], after_commit=
     submission is then copied by insert-select inside its own transaction, so a crash leaves
     every submission either wholly in or wholly out. `after_commit(i)` runs after the i-th
     commit (the caller records the decision in the ledger there)."""
+    con = db.wrap(con)  # DuckDB or PostgreSQL (PCVE_WAREHOUSE): the same steps on both
     per_sub = [_submission_tables(cfg, sub, staged) for sub, staged in decided]
     tables = sorted({t for d in per_sub for t in d})
     for t in tables:
-        con.execute(f"create or replace temp table stage_{t} as select * from {RAW_SCHEMA}.{t} limit 0")
+        stage = con.temp_table(f"stage_{t}", like=f"{RAW_SCHEMA}.{t}")
         rows = [r for d in per_sub for r in d.get(t, [])]
-        _bulk_insert(con, t, _columns(cfg, t), rows, target=f"temp.main.stage_{t}")
+        _bulk_insert(con, t, _columns(cfg, t), rows, target=stage)
     existing = {r[0] for r in con.execute(f"select submission_id from {RAW_SCHEMA}.submissions").fetchall()}
     for i, ((sub, _), d) in enumerate(zip(decided, per_sub, strict=True)):
         sid = sub["submission_id"]
@@ -118,7 +111,7 @@ def load_batch(con, cfg: Config, decided: list[tuple[dict, dict]], after_commit=
         if after_commit:
             after_commit(i)
     for t in tables:
-        con.execute(f"drop table if exists temp.main.stage_{t}")
+        con.execute(f"drop table if exists {con.qualified_temp(f'stage_{t}')}")
 
 
 def load_submission(con, cfg: Config, sub: dict, staged: dict) -> None:

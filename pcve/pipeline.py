@@ -52,9 +52,13 @@ def intake(home: str | Path, only_offices: list[str] | None = None, progress=Non
 
 def build_warehouse(home: str | Path, force: bool = False) -> dict:
     """`dbt build` on the warehouse, skipped when neither the raw layer nor the project changed."""
-    from pcve.warehouse import build
+    from pcve.warehouse import build, docs
 
-    return build(home, force=force)
+    result = build(home, force=force)
+    if result.get("built"):
+        # The analysts' documentation follows every real build (it reads the catalog of the new tables).
+        result["docs"] = docs(home).get("docs")
+    return result
 
 
 def publish(home: str | Path) -> dict:
