@@ -104,23 +104,23 @@ def test_figures_no_indicator_carries_are_in_the_fact_tables(airflow_home):
     try:
         league = con.execute(
             "select teams, mosques, participants, participants_adherents from fct_events "
-            "where office_code = 'almaty' and event_type = 'sports' and mosques is not null "
+            "where office_code = 'almaty' and event_type_code = 'sports' and mosques is not null "
             "and extract(year from event_date) = 2017").fetchall()
         assert len(league) == 1
         teams, mosques, participants, adherents = league[0]
         assert (teams, mosques) == (403, 48) and participants > 2500 and adherents > 360
         plan = con.execute("select sum(conversations_planned) from fct_outreach where office_code = 'almaty' "
-                           "and extract(year from month) = 2018").fetchone()[0]
+                           "and extract(year from month_start) = 2018").fetchone()[0]
         assert plan >= 1000
         providers = {r[0] for r in con.execute(
-            "select distinct provider from fct_rehabilitation where extract(year from month) = 2017").fetchall()}
+            "select distinct provider_code from fct_rehabilitation where extract(year from month_start) = 2017").fetchall()}
         assert {"center", "university", "imams"} <= providers
         titles = [r[0] for r in con.execute(
-            "select title from fct_events where office_code = 'turkistan' and event_type = 'campaign'").fetchall()]
+            "select event_title from fct_events where office_code = 'turkistan' and event_type_code = 'campaign'").fetchall()]
         assert "Терроризмге жол жоқ!" in titles  # Kazakh text byte for byte (NFC)
         agenda = con.execute(
             "select agenda_items from fct_commission_activity where office_code = 'turkistan' "
-            "and body = 'commission' and meeting_date between date '2025-07-01' and date '2025-09-30'").fetchall()
+            "and body_code = 'commission' and meeting_date between date '2025-07-01' and date '2025-09-30'").fetchall()
         assert agenda == [(4,)]
     finally:
         con.close()
