@@ -4,16 +4,19 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 PY := $(VENV)/bin/python
 HOME_DIR ?= demo
+# Some shells export PYTHONDONTWRITEBYTECODE: every run would then recompile Airflow, GX and dbt on import.
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-fast lint bench airflow clean
+.PHONY: setup system-deps demo test test-fast lint bench airflow clean
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
 
-# Installs exactly the locked set (uv.lock) into .venv, with the project itself editable.
+# Installs exactly the locked set (uv.lock) into .venv, with the project itself editable; the docker
+# group too (psycopg2, dbt-postgres: tests/test_postgres_e2e.py runs the pipeline on PostgreSQL).
 setup: $(UV)
 	@UV=$$(command -v uv || echo $(HOME)/.local/bin/uv); \
-	  $$UV sync --frozen --python 3.11 --quiet && echo "setup: .venv ready ($$($(PY) --version))"
+	  $$UV sync --frozen --python 3.11 --group docker --quiet && echo "setup: .venv ready ($$($(PY) --version))"
 
 demo: setup
 	$(VENV)/bin/pcve demo --home $(HOME_DIR)
@@ -21,8 +24,15 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-test: setup lint
-	$(VENV)/bin/pytest -q
+# System packages for the browser/LibreOffice/PostgreSQL tests (Debian's; a no-op when present).
+system-deps:
+	bash scripts/install-system-deps.sh
+
+# The whole suite, with a throwaway PostgreSQL on loopback for the second warehouse target.
+test: setup lint system-deps
+	@url=$$(bash scripts/start-postgres.sh) || exit 1; \
+	  PCVE_TEST_POSTGRES=$$url $(VENV)/bin/pytest -q; rc=$$?; \
+	  bash scripts/start-postgres.sh stop >/dev/null 2>&1 || true; exit $$rc
 
 test-fast: setup
 	$(VENV)/bin/pytest -q -m "not e2e"

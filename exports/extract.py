@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from exports import formats, manifest, revisions
+from exports import formats, manifest, report, revisions
 from exports.formats import Row
 from pcve.home import Home
 from pcve.periods import ALMATY_TZ, Period, parse_period
+
+log = logging.getLogger("pcve.exports")
 
 PROFILES = ("ministry", "public")
 EXCLUDED_STATUSES = ("rejected", "duplicate", "voided")
@@ -54,6 +57,7 @@ class _Warehouse:
     validation: dict[str, list[dict]]  # submission id -> results
     offices: dict[str, dict]
     structure: object  # suppression.Structure
+    versions: list[dict] = field(default_factory=list)  # accepted submissions, current and superseded (report)
 
 
 def _period_sort(pid: str) -> tuple:
@@ -61,23 +65,26 @@ def _period_sort(pid: str) -> tuple:
     return (p.year, 0 if p.kind == "quarter" else 1, p.number)
 
 
-def _read_warehouse(path: Path) -> _Warehouse:
-    import duckdb
-
+def _read_warehouse(path: Path, target=None) -> _Warehouse:
+    """`path`: the DuckDB file; `target`: a pcve.db.Target (PostgreSQL: read in one snapshot)."""
     from exports.suppression import Structure
+    from pcve import db
 
-    if not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}: run the pipeline (pcve run) first")
-    con = duckdb.connect(str(path), read_only=True)
+    if target is not None and target.is_postgres:
+        con = db.connect(t=target, read_only=True)
+        path = target.label()
+        con.execute("begin transaction isolation level repeatable read read only")
+    else:
+        if not path.exists():
+            raise FileNotFoundError(f"no warehouse at {path}: run the pipeline (pcve run) first")
+        con = db.connect(path=path, read_only=True)
     try:
-        def q(sql: str) -> list[dict]:
-            cur = con.execute(sql)
-            cols = [d[0] for d in cur.description]
-            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        q = con.query
 
         try:
             offices = {r["office_code"]: r for r in q(
-                "select office_code, root_kato, name_en, name_kk, name_ru from raw.cfg_offices")}
+                "select office_code, root_kato, name_en, name_kk, name_ru, periodicity, due_days "
+                "from raw.cfg_offices")}
             ind_rows = q("select indicator_code, sort_order, unit from raw.cfg_indicators")
             term_rows = q("select indicator_code, role, form, measure, filter_column, filter_value "
                           "from raw.cfg_indicator_terms")
@@ -101,10 +108,17 @@ def _read_warehouse(path: Path) -> _Warehouse:
                 select submission_id, office_code, period, file_name, sha256, received_at, status,
                        error_count, warning_count
                 from main.fct_submissions where is_current and status not in ({excluded})""")
+            fct_cols = {r["column_name"] for r in q(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'main' and table_name = 'fct_submissions'")}
+            versions = q(f"""
+                select submission_id, office_code, period, received_at, status,
+                       {'due_date' if 'due_date' in fct_cols else 'null as due_date'}
+                from main.fct_submissions where status in ('accepted', 'superseded')""")
             forms = q("select submission_id, form, present from raw.submission_forms")
             vres = q("select submission_id, form, expectation, column_name, success, element_count, "
                      "unexpected_count from raw.validation_results")
-        except duckdb.CatalogException as exc:
+        except db.MissingTable as exc:
             raise RuntimeError(f"the warehouse at {path} lacks a table the extracts read "
                                f"(run dbt build first): {exc}") from exc
     finally:
@@ -155,7 +169,12 @@ def _read_warehouse(path: Path) -> _Warehouse:
     structure = Structure(
         terms=terms, units={i["indicator_code"]: i["unit"] for i in ind_rows},
         children={o: tuple(k) for o, k in children.items()}, roots=roots)
-    return _Warehouse(rows, completeness, subs, form_map, validation, offices, structure)
+    for v in versions:
+        v["received_at"] = _received(v["received_at"])
+        v["due_date"] = None if v["due_date"] is None else str(v["due_date"])[:10]
+        v["period"] = str(v["period"])
+    versions.sort(key=lambda v: (v["office_code"], v["period"], v["submission_id"]))
+    return _Warehouse(rows, completeness, subs, form_map, validation, offices, structure, versions)
 
 
 def _complete_offices(wh: _Warehouse, pid: str) -> list[str]:
@@ -280,20 +299,77 @@ def _select(wh: _Warehouse, periods: list[str] | None, summary: dict, base: Path
     return sorted(out, key=_period_sort)
 
 
-def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
-           ) -> tuple[list[Row], dict, dict[str, bytes]]:
+def _period_rows(wh: _Warehouse, pid: str, profile: str, cache: dict | None) -> tuple[list[Row], dict | None]:
+    """The rows a period's folder publishes: its complete offices, suppressed in the public profile."""
     from exports.suppression import apply_public
 
     period = parse_period(pid)
     offices = _complete_offices(wh, pid)
     rows = [r for r in wh.rows.get(pid, []) if r.office_code in offices]
+    if profile != "public":
+        return rows, None
+    quarter_rows = None
+    if period.kind == "year":
+        quarter_rows = {q.dhis2: [r for r in wh.rows.get(q.dhis2, []) if r.office_code in offices]
+                        for q in period.sub_periods("quarter")}
+    return apply_public(rows, wh.structure, quarter_rows, cache)
+
+
+_REPORT_MEMO = "report:published-rows"  # a key of the run cache no suppression key can equal (those are tuples)
+
+
+def _report(wh: _Warehouse, period: Period, profile: str, rows: list[Row], body: dict,
+            cache: dict | None) -> bytes:
+    """report.html of the folder: this period's rows plus the earlier periods it compares with, each
+    exactly as its own folder of the same profile publishes it (suppressed alike in the public profile)."""
+    from exports.suppression import SuppressionFailed
+
+    memo = (cache if cache is not None else {}).setdefault(_REPORT_MEMO, {})
+    offices = [o["office_code"] for o in body["offices"]]
+    history: dict[str, list[Row]] = {}
+    for hp in report.history_periods(period):
+        key = (profile, hp)
+        if key not in memo:
+            try:
+                memo[key] = _period_rows(wh, hp, profile, cache)[0]
+            except SuppressionFailed:
+                memo[key] = []  # not published, so not shown either
+        history[hp] = [r for r in memo[key] if r.office_code in offices]
+    info = [report.Office(code=o, name_kk=wh.offices.get(o, {}).get("name_kk") or o,
+                          name_ru=wh.offices.get(o, {}).get("name_ru") or o,
+                          root_kato=str(wh.offices.get(o, {}).get("root_kato") or ""),
+                          periodicity=wh.offices.get(o, {}).get("periodicity") or "month",
+                          due_days=int(wh.offices.get(o, {}).get("due_days") or 0))
+            for o in offices]
+    versions = [v for v in wh.versions if v["office_code"] in offices and _within(v["period"], period)]
+    st = wh.structure
+    return report.render_report(report.ReportData(
+        period=period, profile=profile, offices=info, rows=rows, history=history,
+        submissions=body["submissions"], versions=versions, left_out=body["offices_left_out"],
+        validation=body["validation"], plans=report.plans_from_terms(st.terms, st.units),
+        program=_program_names(),
+        docs=None if profile == "public" else "../../docs",
+        office_names={o: (r.get("name_kk") or o, r.get("name_ru") or o) for o, r in sorted(wh.offices.items())},
+    ))
+
+
+def _program_names() -> dict[str, str]:
+    try:
+        from pcve.config import load_config
+
+        return dict(load_config().program)
+    except Exception:  # the report without the program's name rather than no report
+        return {}
+
+
+def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
+           ) -> tuple[list[Row], dict, dict[str, bytes]]:
+    period = parse_period(pid)
+    offices = _complete_offices(wh, pid)
     body: dict = {}
-    if profile == "public":
-        quarter_rows = None
-        if period.kind == "year":
-            quarter_rows = {q.dhis2: [r for r in wh.rows.get(q.dhis2, []) if r.office_code in offices]
-                            for q in period.sub_periods("quarter")}
-        rows, body["suppression"] = apply_public(rows, wh.structure, quarter_rows, cache)
+    rows, suppression = _period_rows(wh, pid, profile, cache)
+    if suppression is not None:
+        body["suppression"] = suppression
     used, validation = _provenance(wh, period, offices)
     body.update({
         "period": pid, "period_kind": period.kind, "sdmx_period": period.sdmx,
@@ -312,7 +388,42 @@ def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
         "dhis2.json": formats.render_dhis2(rows),
         "sdmx.csv": formats.render_sdmx(rows),
     }
+    files["report.html"] = _report(wh, period, profile, rows, body, cache)
     return rows, body, files
+
+
+def _plan(base: Path, pid: str, new_key: str) -> tuple[str, int, Path | None]:
+    """What to do with a period whose content (manifest.content_key) is `new_key`:
+
+    - ("unchanged", N, folder): the current revision N is intact and says the same;
+    - ("relink", N, folder): the period's link was lost; revision N, intact, says the same;
+    - ("repair", N, previous): the current revision N is damaged (files missing or altered) but its
+      manifest says the same content: write it again, byte for byte;
+    - ("new", N, previous): write revision N, with CHANGES.csv against `previous` when there is one.
+
+    A revision number is never reused for other content: a lost revision whose manifest cannot
+    be read is followed by a new one."""
+    cur = revisions.current(base, pid)
+    if cur is None:
+        last = revisions.latest_intact(base, pid)
+        if last is not None and manifest.content_key(last[2]) == new_key:
+            return "relink", last[0], last[1]
+        top = max(revisions.revision_numbers(base, pid), default=0)
+        return "new", top + 1, last[1] if last else None
+    rev, folder = cur
+    m = revisions.intact(folder)
+    if m is not None:
+        return ("unchanged", rev, folder) if manifest.content_key(m) == new_key else ("new", rev + 1, folder)
+    prev = revisions.latest_intact(base, pid, below=rev)
+    try:
+        damaged = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.content_key(damaged) == new_key:
+            return "repair", rev, prev[1] if prev else None
+    except (OSError, ValueError, AttributeError):
+        pass
+    log.warning("%s/%s: revision %d is missing or damaged and cannot be verified: writing revision %d",
+                base, pid, rev, rev + 1)
+    return "new", rev + 1, prev[1] if prev else None
 
 
 def write_extracts(home, periods: list[str] | None = None, profile: str = "ministry",
@@ -331,6 +442,7 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     """
     from exports import delivery
     from exports.suppression import SuppressionFailed
+    from pcve import db
 
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r} (use {' or '.join(PROFILES)})")
@@ -342,7 +454,8 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     summary = _summary_base(profile, base)
     failures = []
     with h.writer_lock():
-        wh = _read_warehouse(h.warehouse)
+        revisions.clean_staging(base)  # work left by a killed run: never visible, never reused
+        wh = _read_warehouse(h.warehouse, db.target(h.root))
         targets = _select(wh, periods, summary, base)
         cache: dict = {}
         for pid in targets:
@@ -351,31 +464,29 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
             except SuppressionFailed as exc:  # not published rather than published unsafely
                 summary["skipped"].append({"period": pid, "reason": f"public suppression failed: {exc}"})
                 continue
-            new_hashes = {n: manifest.sha256(b) for n, b in files.items()}
-            cur = revisions.current(base, pid)
-            old_rev, old_key, old_folder = 0, None, None
-            if cur is not None:
-                old_rev, old_folder = cur
-                try:
-                    old_manifest = json.loads((old_folder / "manifest.json").read_text(encoding="utf-8"))
-                    old_key = manifest.content_key(old_manifest)
-                except (OSError, ValueError):
-                    old_key = None
-            if old_key is not None and old_key == manifest.content_key(body, new_hashes):
-                summary["unchanged"].append({"period": pid, "revision": old_rev})
+            new_key = manifest.content_key(body, {n: manifest.sha256(b) for n, b in files.items()})
+            action, revision, old_folder = _plan(base, pid, new_key)
+            if action == "unchanged":
+                summary["unchanged"].append({"period": pid, "revision": revision})
                 folder = old_folder
+            elif action == "relink":
+                log.warning("%s/%s was missing: revision %d, intact and current, is linked again", base, pid, revision)
+                folder = revisions.relink(base, pid, revision)
+                summary["unchanged"].append({"period": pid, "revision": revision, "restored": "link"})
             else:
-                revision = old_rev + 1
                 n_changes = None
                 if old_folder is not None and (old_folder / "indicators.csv").exists():
                     changes = _changes(_old_values(old_folder), rows)
                     files["CHANGES.csv"] = formats.render_changes(changes)
                     n_changes = len(changes)
                 files["manifest.json"] = manifest.finish(body, revision, files)
-                folder = revisions.publish(base, pid, revision, files)
+                if action == "repair":
+                    log.warning("%s/%s (revision %d) was damaged: written again from the warehouse",
+                                base, pid, revision)
+                folder = revisions.publish(base, pid, revision, files, repair=action == "repair")
                 summary["written"].append({
                     "period": pid, "revision": revision, "offices": [o["office_code"] for o in body["offices"]],
-                    "rows": len(rows), "changes": n_changes,
+                    "rows": len(rows), "changes": n_changes, **({"repaired": True} if action == "repair" else {}),
                 })
             if profile == "ministry" and delivery.location():
                 try:

@@ -24,6 +24,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from pcve.faults import checkpoint
+
 REVISIONS = ".revisions"
 STAGING = ".staging"
 _REV = re.compile(r"r(\d+)")
@@ -50,6 +52,7 @@ def write_files(folder: Path, files: dict[str, bytes]) -> None:
             fh.write(files[name])
             fh.flush()
             os.fsync(fh.fileno())
+        checkpoint("export.file")
     _fsync_dir(folder)
 
 
@@ -68,6 +71,73 @@ def current(base: Path, period: str) -> tuple[int, Path] | None:
     return rev, folder
 
 
+def intact(folder: Path) -> dict | None:
+    """The folder's manifest when every file it lists is there with its sha256, else None
+    (a revision folder deleted, emptied, cut short or edited by hand)."""
+    import hashlib
+
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        for name, digest in (manifest.get("files") or {}).items():
+            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+                return None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def revision_numbers(base: Path, period: str) -> list[int]:
+    """Numbers of the revision folders kept for a period, ascending."""
+    revs = base / REVISIONS / period
+    if not revs.is_dir():
+        return []
+    return sorted(int(m[1]) for p in revs.iterdir() if (m := _REV.fullmatch(p.name)) and p.is_dir())
+
+
+def latest_intact(base: Path, period: str, below: int | None = None) -> tuple[int, Path, dict] | None:
+    """(revision, folder, manifest) of the newest intact revision (below `below` if given)."""
+    for n in reversed(revision_numbers(base, period)):
+        if below is not None and n >= below:
+            continue
+        folder = base / REVISIONS / period / f"r{n}"
+        m = intact(folder)
+        if m is not None:
+            return n, folder, m
+    return None
+
+
+def relink(base: Path, period: str, revision: int) -> Path:
+    """Make an existing revision current again (the period's link was lost): one atomic rename."""
+    final = base / REVISIONS / period / f"r{revision}"
+    if not final.is_dir():
+        raise FileNotFoundError(final)
+    _swap_link(base, period, revision)
+    return final
+
+
+def clean_staging(base: Path) -> None:
+    """Drop work left in .staging by a run that was killed (call under the home's writer lock)."""
+    staging = base / STAGING
+    if not staging.is_dir():
+        return
+    for p in staging.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def _swap_link(base: Path, period: str, revision: int) -> None:
+    staging = base / STAGING
+    staging.mkdir(exist_ok=True)
+    tmp_link = staging / f".{period}.link.{os.getpid()}"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(os.path.join(REVISIONS, period, f"r{revision}"), tmp_link)
+    os.replace(tmp_link, base / period)
+    _fsync_dir(base)
+
+
 def existing_periods(base: Path) -> list[str]:
     if not base.is_dir():
         return []
@@ -75,8 +145,11 @@ def existing_periods(base: Path) -> list[str]:
                   if not p.name.startswith(".") and p.is_symlink() and re.fullmatch(r"\d{4}(Q[1-4])?", p.name))
 
 
-def publish(base: Path, period: str, revision: int, files: dict[str, bytes]) -> Path:
-    """Write the files as revision N of the period and make it current atomically."""
+def publish(base: Path, period: str, revision: int, files: dict[str, bytes], repair: bool = False) -> Path:
+    """Write the files as revision N of the period and make it current atomically.
+
+    `repair`: revision N is the current one but damaged (files missing or altered) and these files
+    are its content again: replace it in place (two renames; the damaged copy is then dropped)."""
     base.mkdir(parents=True, exist_ok=True)
     staging = base / STAGING
     staging.mkdir(exist_ok=True)
@@ -101,19 +174,20 @@ def publish(base: Path, period: str, revision: int, files: dict[str, bytes]) -> 
         if final.exists():
             # left over by an interrupted run: never current (the link points elsewhere), so replaceable
             cur = link.resolve() if link.is_symlink() else None
-            if cur == final.resolve():
+            if cur == final.resolve() and not repair:
                 raise RuntimeError(f"{final} is current and would be overwritten")
-            shutil.rmtree(final)
-        os.replace(work, final)
+            aside = revs / f".r{revision}.damaged.{os.getpid()}"
+            os.replace(final, aside)
+            os.replace(work, final)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.replace(work, final)
         _fsync_dir(revs)
+        checkpoint("export.revision")
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
 
-    tmp_link = staging / f".{period}.link.{os.getpid()}"
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
-    os.symlink(os.path.join(REVISIONS, period, f"r{revision}"), tmp_link)
-    os.replace(tmp_link, link)
-    _fsync_dir(base)
+    _swap_link(base, period, revision)
+    checkpoint("export.linked")
     return final

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from ingest import ledger as L
 from ingest import sources
 from ingest.parse import FileParser, Issue, ParsedFile
 from pcve.config import Config, load_config
+from pcve.faults import checkpoint
 from pcve.home import Home
 from pcve.periods import parse_period, today_almaty
 
@@ -63,9 +65,13 @@ def _rows_json(pf: ParsedFile) -> dict:
             for form, rows in pf.rows.items()}
 
 
-def stage_files(home, refs: list[dict], today: date | None = None, progress=None) -> list[dict]:
-    """Archive, parse and validate files (GX once per form for the whole batch)."""
+def stage_files(home, refs: list[dict], today: date | None = None, progress=None,
+                timings: dict | None = None) -> list[dict]:
+    """Archive, parse and validate files (GX once per form for the whole batch).
+    `timings`, if given, receives the seconds spent reading, validating and staging."""
     from expectations.validate import validate_batch
+
+    clock = time.perf_counter()
 
     h = Home.at(home).ensure()
     cfg = load_config()
@@ -77,7 +83,9 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
     slots: list[int] = []
     for n, ref in enumerate(refs):
         tmp, sha = sources.fetch(ref["location"], ref["path"], h.archive / ".incoming")
+        checkpoint("stage.fetched")
         archived = sources.archive_file(tmp, sha, h.archive)
+        checkpoint("stage.archived")
         if state.is_done(ref["office"], ref["name"], sha):
             results[n] = {**_ref_summary(ref), "sha256": sha, "skipped": "already processed"}
         else:
@@ -85,11 +93,15 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
                 parsers[ref["office"]] = FileParser(cfg, ref["office"])
             parser = parsers[ref["office"]]
             pf = parser.parse(archived, ref["name"])
+            checkpoint("stage.parsed")
             parsed.append((ref, pf, sha))
             slots.append(n)
         if progress:
             progress(1)
+    t_read = time.perf_counter()
     summaries = validate_batch(cfg, [pf for _, pf, _ in parsed], today) if parsed else []
+    checkpoint("stage.validated")
+    t_validated = time.perf_counter()
     for slot, (ref, pf, sha), summ in zip(slots, parsed, summaries, strict=True):
         staged = {
             "ref": ref, "sha256": sha, "file_name": ref["name"], "office": ref["office"],
@@ -104,8 +116,13 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(staged, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
+        checkpoint("stage.staged")
         results[slot] = {**_ref_summary(ref), "sha256": sha, "staged": str(path),
                          "period": staged["period"], "errors": len(pf.errors), "warnings": len(pf.warnings)}
+    if timings is not None:
+        timings["read_parse"] = timings.get("read_parse", 0.0) + t_read - clock  # incl. fetch + archive
+        timings["validate"] = timings.get("validate", 0.0) + t_validated - t_read
+        timings["stage_write"] = timings.get("stage_write", 0.0) + time.perf_counter() - t_validated
     return results  # type: ignore[return-value]
 
 
@@ -122,18 +139,21 @@ def _parsed_from_staged(cfg: Config, st: dict) -> ParsedFile:
 
 
 # ---------------------------------------------------------------- load
-def load_staged(home, office: str, staged: list[dict]) -> dict:
+def load_staged(home, office: str, staged: list[dict], docs_later: list | None = None) -> dict:
     """Decide and load the staged files of one office, in order. Returns what happened.
 
-    Order of writes, so that a kill anywhere is recovered by re-running: ledger 'received'
-    (id and seq) → warehouse transaction (per submission) → quarantine and reports →
-    ledger decision. A file without a decision is processed again under the same id."""
-    import duckdb
+    `docs_later`: a list to receive the files for the validation Data Docs instead of
+    publishing them now (intake() publishes every office's files at once: the site's index
+    is rebuilt per publish).
 
+    Order of writes, so that a kill anywhere is recovered by re-running: ledger 'received'
+    (id and seq) → warehouse transaction (per submission) → quarantine and reports → staged file
+    removed → ledger decision. A file without a decision is processed again under the same id."""
     from ingest.load import load_batch
     from ingest.messages import render
     from ingest.reports import _params
     from ingest.warehouse_init import init_warehouse
+    from pcve import db
 
     h = Home.at(home).ensure()
     cfg = load_config()
@@ -193,14 +213,20 @@ def load_staged(home, office: str, staged: list[dict]) -> dict:
             item, st, pf, sub, status, _ = plans[i]
             _decided(h, cfg, office, item, st, pf, sub, status, out)
 
-        con = duckdb.connect(str(h.warehouse))
+        con = db.connect(h.root)  # the home's DuckDB file, or PostgreSQL (PCVE_WAREHOUSE)
         try:
             init_warehouse(con, cfg)
             load_batch(con, cfg, [(p[5], p[1]) for p in plans], after_commit=finish)
-            con.execute("checkpoint")
+            con.checkpoint()
         finally:
             con.close()
-        _publish_validation_docs(h, [{**p[1], "submission_id": p[3]["submission_id"]} for p in plans])
+        docs = [{"office": p[1]["office"], "file_name": p[1]["file_name"], "period": p[1]["period"],
+                 "validation": p[1].get("validation") or {}, "submission_id": p[3]["submission_id"]}
+                for p in plans]  # what the Data Docs need, not the rows
+        if docs_later is None:
+            _publish_validation_docs(h, docs)
+        else:
+            docs_later.extend(docs)
     out["changed"] = bool(out["accepted"])
     return out
 
@@ -220,6 +246,7 @@ def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: Parsed
     """After the warehouse commit: quarantine, reports to the office, then the ledger decision."""
     from ingest.reports import errors_csv, errors_html, receipt_html
 
+    checkpoint("load.committed")  # in the warehouse, not yet in the ledger
     decision = {"event": status, "submission_id": sub["submission_id"], "at": L.now_iso(),
                 "errors": len(pf.errors), "warnings": len(pf.warnings),
                 "rules": sorted({i.rule for i in pf.errors})}
@@ -227,6 +254,7 @@ def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: Parsed
     if status == "rejected":
         privacy = any(i.rule.startswith("privacy") for i in pf.errors)
         qpath = _quarantine(h, cfg, office, st, pf, privacy)
+        checkpoint("load.quarantined")
         decision.update({"quarantine_path": str(qpath.relative_to(h.root)), "privacy": privacy})
         _write_back(location, st["file_name"] + ".errors.csv", errors_csv(cfg, pf))
         _write_back(location, st["file_name"] + ".errors.html", errors_html(cfg, pf))
@@ -235,10 +263,15 @@ def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: Parsed
     else:
         _write_back(location, st["file_name"] + ".receipt.html", receipt_html(cfg, pf, sub["submission_id"], status))
         out[status].append({"submission_id": sub["submission_id"], "file": st["file_name"], "period": st["period"]})
-    L.append(h.ledger, decision)
-    log.info("%s %s %s (%s): %s, %d error(s), %d warning(s)", office, sub["submission_id"], st["file_name"],
-             st["period"], status, len(pf.errors), len(pf.warnings))
+    checkpoint("load.reported")
+    # Gone before the decision: killed in between, the file is undecided and simply staged again;
+    # after it, a kill would leave the staged rows of a decided file behind for ever.
     Path(item["staged"]).unlink(missing_ok=True)
+    L.append(h.ledger, decision)
+    checkpoint("load.decided")
+    # %r: a file name is the office's text; newlines or terminal escapes in it must not forge log lines
+    log.info("%s %s %r (%s): %s, %d error(s), %d warning(s)", office, sub["submission_id"], st["file_name"],
+             st["period"], status, len(pf.errors), len(pf.warnings))
 
 
 def _received(h: Home, state: L.LedgerState, item: dict, st: dict) -> dict:
@@ -254,6 +287,7 @@ def _received(h: Home, state: L.LedgerState, item: dict, st: dict) -> dict:
         "at": L.now_iso(),
     }
     L.append(h.ledger, event)
+    checkpoint("load.received")
     state.submissions[sub["submission_id"]] = L.Submission(
         sub["submission_id"], seq, st["office"], st["file_name"], st["sha256"], sub["received_at"],
         st["period"], st["scope"])
@@ -292,28 +326,65 @@ def _write_back(location: str, name: str, data: bytes) -> None:
     try:
         sources.write_back(location, name, data)
     except OSError as exc:  # the office's folder may be read-only: the decision stands, the report stays local
-        log.warning("could not write %s back to the office's source: %s", name, exc)
+        log.warning("could not write %r back to the office's source: %s", name, exc)
 
 
 # ---------------------------------------------------------------- all offices
 def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
     cfg = load_config()
     offices = only_offices or sorted(cfg.offices)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
     refs = [r for o in offices for r in discover(home, o)]
-    staged = stage_files(home, refs, progress=progress) if refs else []
-    result = {"files": len(refs), "offices": {}}
+    timings["discover"] = time.perf_counter() - t0
+    result: dict = {"files": len(refs), "offices": {}}
+    for k in ("load", "data_docs"):
+        timings[k] = 0.0
+    # In chunks of files (each office's files stay in order: refs are office by office, oldest first):
+    # what a chunk holds in memory (parsed rows, GX frames and results) is freed before the next,
+    # and GX still validates a whole chunk per form. Decisions are the same as for one batch
+    # (each load reads the ledger the previous one wrote), as when Airflow stages file by file.
+    for start in range(0, len(refs), INTAKE_CHUNK):
+        staged = stage_files(home, refs[start:start + INTAKE_CHUNK], progress=progress, timings=timings)
+        t0 = time.perf_counter()
+        docs: list[dict] = []
+        for o in offices:
+            mine = [s for s in staged if s["office"] == o]
+            if not mine and o in result["offices"]:
+                continue
+            _merge_office(result["offices"], o, load_staged(home, o, mine, docs_later=docs))
+        timings["load"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if docs:
+            _publish_validation_docs(Home.at(home), docs)
+        timings["data_docs"] += time.perf_counter() - t0
     for o in offices:
-        result["offices"][o] = load_staged(home, o, [s for s in staged if s["office"] == o])
+        if o not in result["offices"]:
+            result["offices"][o] = load_staged(home, o, [])
     result["changed"] = any(v["changed"] for v in result["offices"].values())
+    result["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return result
+
+
+INTAKE_CHUNK = 500  # files staged, validated, loaded and documented together by intake()
+
+
+def _merge_office(offices: dict, office: str, out: dict) -> None:
+    if office not in offices:
+        offices[office] = out
+        return
+    acc = offices[office]
+    for k, v in out.items():
+        if isinstance(v, list):
+            acc.setdefault(k, []).extend(v)
+    acc["changed"] = bool(acc.get("changed")) or bool(out.get("changed"))
 
 
 # ---------------------------------------------------------------- engineers' tools
 def void(home, submission_id: str, reason: str = "") -> dict:
     """Withdraw an accepted submission: the period falls back to what was current before it."""
-    import duckdb
-
     from ingest.load import set_status
+    from pcve import db
 
     h = Home.at(home)
     with h.writer_lock():
@@ -325,7 +396,7 @@ def void(home, submission_id: str, reason: str = "") -> dict:
             raise ValueError(f"{submission_id} is {sub.status}; only an accepted submission can be voided")
         L.append(h.ledger, {"event": "voided", "submission_id": submission_id, "at": L.now_iso(),
                             "reason": reason[:500]})
-        con = duckdb.connect(str(h.warehouse))
+        con = db.connect(h.root)
         try:
             set_status(con, submission_id, "voided")
         finally:
@@ -381,7 +452,7 @@ def purge_privacy_quarantine(home, retention_days: int | None = None) -> list[st
         archived.unlink(missing_ok=True)  # the privacy rule outranks the archive: the content must go
         L.append(h.ledger, {"event": "purged", "submission_id": s.submission_id, "at": L.now_iso(),
                             "retention_days": days})
-        log.warning("purged %s (%s) after %d days: rejected under the privacy rule", s.submission_id,
+        log.warning("purged %s (%r) after %d days: rejected under the privacy rule", s.submission_id,
                     s.file_name, days)
         out.append(s.submission_id)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ingest.raw_schema import LINEAGE, RAW_SCHEMA, form_columns
 from pcve import db
 from pcve.config import Config
+from pcve.faults import checkpoint
 
 
 def delete_submission(con, cfg: Config, submission_id: str) -> None:
@@ -104,6 +105,7 @@ def load_batch(con, cfg: Config, decided: list[tuple[dict, dict]], after_commit=
                 delete_submission(con, cfg, sid)  # a re-run after a crash: replace, never duplicate
             for t in d:
                 con.execute(f"insert into {RAW_SCHEMA}.{t} select * from stage_{t} where submission_id = ?", [sid])
+            checkpoint("load.in_transaction")
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -7,6 +7,7 @@ so the parser can report every problem of a file, not just the first.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -30,7 +31,16 @@ def clean_text(value) -> str:
     """NFC, bidi marks removed, whitespace runs collapsed, trimmed."""
     if value is None:
         return ""
+    if type(value) is str:  # the same texts recur in every row and file (codes, places, headers)
+        return _clean_str(value)
     s = nfc(str(value))
+    s = _BIDI.sub("", s)
+    return _SPACES.sub(" ", s).strip()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean_str(value: str) -> str:
+    s = nfc(value)
     s = _BIDI.sub("", s)
     return _SPACES.sub(" ", s).strip()
 
@@ -47,6 +57,17 @@ def stored_text(value) -> str:
 
 def fold(text: str) -> str:
     """Matching key: case, spacing, line breaks and Latin look-alikes ignored."""
+    if type(text) is str:
+        return _fold_str(text)
+    return _fold(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fold_str(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text) -> str:
     s = clean_text(text).translate(_LATIN_UPPER).casefold().translate(_LATIN_LOWER)
     s = s.replace("«", "").replace("»", "").replace('"', "")
     return s.strip(" .:;,")

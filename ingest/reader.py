@@ -22,12 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from pcve.faults import checkpoint
+
 log = logging.getLogger("pcve.reader")
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_COLS = 200
+# Cells of a sheet's used range (rows x columns between its first and last value): calamine and
+# Python hold the range dense, so one value in XFD1048576 would ask for 17 billion cells.
+MAX_CELLS = 2_000_000
 SPREADSHEET_EXT = {".xlsx", ".ods"}  # the contract: .xlsx or .ods; .xlsm (macros) and .xls are rejected
 CSV_EXT = {".csv"}
 SUPPORTED_EXT = SPREADSHEET_EXT | CSV_EXT
@@ -98,6 +103,17 @@ def read_spreadsheet(path: Path) -> list[Sheet]:
     if size > MAX_FILE_BYTES:
         raise ReadError("too_large", f"{MAX_FILE_BYTES // 2**20} MB")
     _check_zip(path)
+    # Scanned before calamine loads anything: the scan enforces the row, column and cell limits
+    # on the cells that hold values, so a tiny file cannot make calamine allocate a huge range.
+    try:
+        extra = _scan_ods(path) if _is_ods(path) else _scan_xlsx(path)
+    except ReadError:
+        raise
+    except (ET.ParseError, zipfile.BadZipFile):  # not well-formed XML (or a DTD/entity trick): not a workbook
+        raise ReadError("cannot_open") from None
+    except Exception as exc:  # go on without merge/formula details, but say so
+        log.warning("could not scan %s for merges and formulas (%s)", path.name, type(exc).__name__)
+        extra = {}
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several types; the office only needs "cannot open"
@@ -106,8 +122,9 @@ def read_spreadsheet(path: Path) -> list[Sheet]:
     sheets = []
     try:
         for name in wb.sheet_names:
+            checkpoint("read.sheet")
             sh = wb.get_sheet_by_name(name)
-            if sh.total_height > MAX_ROWS or sh.total_width > MAX_COLS:
+            if sh.total_height > MAX_ROWS or sh.total_width > MAX_COLS or sh.total_height * sh.total_width > MAX_CELLS:
                 raise ReadError("too_large", f"sheet {name}: more than {MAX_ROWS} rows or {MAX_COLS} columns")
             merged = [((a[0], a[1]), (b[0], b[1])) for a, b in (sh.merged_cell_ranges or [])]
             sheets.append(Sheet(name, sh.to_python(skip_empty_area=False), merged))
@@ -117,11 +134,6 @@ def read_spreadsheet(path: Path) -> list[Sheet]:
         raise ReadError("cannot_open") from None
     finally:
         wb.close()
-    try:
-        extra = _scan_ods(path) if _is_ods(path) else _scan_xlsx(path)
-    except Exception as exc:  # calamine read it: go on without merge/formula details, but say so
-        log.warning("could not scan %s for merges and formulas (%s)", path.name, type(exc).__name__)
-        extra = {}
     for sheet in sheets:
         merged, uncalculated = extra.get(sheet.name, ([], set()))
         if merged and not sheet.merged:
@@ -174,21 +186,56 @@ def _scan_xlsx(path: Path) -> dict[str, tuple[list, set[Cell]]]:
             if not part or part not in names:
                 continue
             missing: set[Cell] = set()
+            extent = _Extent(sh.get("name", ""))
+            col = -1  # column of the last cell of the current row (cells without r="" follow it)
+            pending: list[int] = []  # columns of this row's values that carry no reference
             with zf.open(part) as fh:
                 for _, el in ET.iterparse(fh, events=("end",)):
                     if el.tag == f"{_NS_MAIN}c":
                         f = el.find(f"{_NS_MAIN}f")
                         v = el.find(f"{_NS_MAIN}v")
+                        ref = el.get("r")
+                        idx = _cell_index(ref) if ref else None
+                        col = idx[1] if idx else col + 1
+                        if v is not None or el.find(f"{_NS_MAIN}is") is not None:
+                            if idx:
+                                extent.add(idx[0], col, 1, 1)
+                            else:
+                                pending.append(col)
                         # <v/> is a cached empty text only for a text formula (t="str")
                         if f is not None and (v is None or (v.text is None and el.get("t") != "str")):
-                            idx = _cell_index(el.get("r", ""))
                             if idx:
                                 missing.add(idx)
                         el.clear()
                     elif el.tag == f"{_NS_MAIN}row":
+                        r = el.get("r")
+                        row0 = int(r) - 1 if r and r.isdigit() else extent.row
+                        if pending:
+                            extent.add(row0, min(pending), 1, max(pending) - min(pending) + 1)
+                            pending.clear()
+                        extent.row, col = row0 + 1, -1
                         el.clear()
             out[sh.get("name", "")] = ([], missing)
     return out
+
+
+class _Extent:
+    """The used range of a sheet's values, checked against the limits as cells are seen."""
+
+    def __init__(self, sheet: str):
+        self.sheet = sheet
+        self.row = 0  # 0-based index of the next row (xlsx rows without r="")
+        self.lo_r = self.lo_c = None
+        self.hi_r = self.hi_c = -1
+
+    def add(self, r: int, c: int, rows: int, cols: int) -> None:
+        self.lo_r = r if self.lo_r is None else min(self.lo_r, r)
+        self.lo_c = c if self.lo_c is None else min(self.lo_c, c)
+        self.hi_r, self.hi_c = max(self.hi_r, r + rows - 1), max(self.hi_c, c + cols - 1)
+        height, width = self.hi_r - self.lo_r + 1, self.hi_c - self.lo_c + 1
+        if self.hi_r >= MAX_ROWS or self.hi_c >= MAX_COLS or height * width > MAX_CELLS:
+            raise ReadError("too_large", f"sheet {self.sheet}: more than {MAX_ROWS} rows, {MAX_COLS} columns "
+                                         f"or {MAX_CELLS} cells")
 
 
 _NS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
@@ -203,16 +250,21 @@ def _scan_ods(path: Path) -> dict[str, tuple[list, set[Cell]]]:
         r = c = 0
         merged: list = []
         missing: set[Cell] = set()
+        extent, row_reps = _Extent(""), 1
         for event, el in ET.iterparse(fh, events=("start", "end")):
             tag = el.tag
             if event == "start":
                 if tag == f"{_NS_TABLE}table":
                     sheet, r, merged, missing = el.get(f"{_NS_TABLE}name", ""), 0, [], set()
+                    extent = _Extent(sheet)
                 elif tag == f"{_NS_TABLE}table-row":
                     c = 0
+                    row_reps = min(int(el.get(f"{_NS_TABLE}number-rows-repeated", "1")), 2 * MAX_ROWS)
                 continue
             if tag in (f"{_NS_TABLE}table-cell", f"{_NS_TABLE}covered-table-cell"):
                 reps = min(int(el.get(f"{_NS_TABLE}number-columns-repeated", "1")), 16384)
+                if tag == f"{_NS_TABLE}table-cell" and (el.get(f"{_NS_OFFICE}value-type") or len(el)):
+                    extent.add(r, c, row_reps, reps)  # a value, repeated down and across
                 if tag == f"{_NS_TABLE}table-cell" and r < MAX_ROWS:
                     rs = int(el.get(f"{_NS_TABLE}number-rows-spanned", "1"))
                     cs = int(el.get(f"{_NS_TABLE}number-columns-spanned", "1"))
@@ -232,6 +284,8 @@ def _scan_ods(path: Path) -> dict[str, tuple[list, set[Cell]]]:
 
 
 def read_csv(path: Path, sheet_name: str) -> list[Sheet]:
+    if path.stat().st_size > MAX_FILE_BYTES:  # before reading it into memory
+        raise ReadError("too_large", f"{MAX_FILE_BYTES // 2**20} MB")
     data = path.read_bytes()
     if not data:
         raise ReadError("empty_file")

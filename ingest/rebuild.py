@@ -20,19 +20,26 @@ log = logging.getLogger("pcve.rebuild")
 
 def check_warehouse(home) -> str | None:
     """None when the raw layer agrees with the ledger; otherwise what is wrong."""
-    import duckdb
+    from pcve import db
 
     h = Home.at(home)
     state = L.LedgerState.load(h.ledger)
     decided = {sid: s.status for sid, s in state.submissions.items() if s.status in L.DECISIONS | {"voided"}}
-    if not h.warehouse.exists():
+    t = db.target(h.root)
+    if not t.is_postgres and not h.warehouse.exists():
         return "warehouse file is missing" if decided else None
     try:
-        con = duckdb.connect(str(h.warehouse), read_only=True)
+        con = db.connect(t=t, read_only=True)
     except Exception as exc:  # a damaged file fails in many ways; all mean "rebuild"
+        if t.is_postgres:
+            raise  # an unreachable server is not mended by a rebuild
         return f"warehouse cannot be opened ({type(exc).__name__})"
     try:
         rows = dict(con.execute("select submission_id, status from raw.submissions").fetchall())
+    except db.MissingTable:
+        if t.is_postgres and not decided:
+            return None  # a new, empty database: intake creates the raw layer
+        return "warehouse raw layer is missing"
     except Exception as exc:
         return f"warehouse raw layer unreadable ({type(exc).__name__})"
     finally:
@@ -45,25 +52,74 @@ def check_warehouse(home) -> str | None:
     return None
 
 
-def rebuild_raw(home, today: date | None = None) -> dict:
-    """Recreate warehouse.duckdb's raw layer from archive + ledger. The damaged file is kept aside."""
-    import duckdb
+def discard_undecided(home) -> list[str]:
+    """Remove from the raw layer the submissions the ledger has not decided, and return their ids.
 
+    A run killed between a submission's warehouse commit and its ledger decision leaves such
+    rows (so does a requeued file's old record): the ledger is the truth, and the next intake
+    loads an undecided file again under the same id. Without this, the disagreement would make
+    the next run rebuild the whole raw layer for what is a normal crash-resume."""
+    h = Home.at(home)
+    with h.writer_lock():
+        return _discard_undecided(h)
+
+
+def _discard_undecided(h: Home) -> list[str]:
+    from ingest.load import delete_submission
+    from pcve import db
+
+    state = L.LedgerState.load(h.ledger)
+    undecided = {sid for sid, s in state.submissions.items() if s.status not in L.DECISIONS | {"voided"}}
+    if not undecided:
+        return []
+    try:
+        if not db.exists(h.root):
+            return []
+        con = db.connect(h.root)
+    except Exception:  # unreadable: check_warehouse reports it and the raw layer is rebuilt
+        return []
+    try:
+        try:
+            present = {r[0] for r in con.execute("select submission_id from raw.submissions").fetchall()}
+        except Exception:
+            return []
+        gone = sorted(present & undecided)
+        if gone:
+            cfg = load_config()
+            con.execute("begin")
+            for sid in gone:
+                delete_submission(con, cfg, sid)
+            con.execute("commit")
+            con.checkpoint()
+            log.info("removed %d submission(s) the ledger has not decided (resumed by intake): %s",
+                     len(gone), ", ".join(gone))
+        return gone
+    finally:
+        con.close()
+
+
+def rebuild_raw(home, today: date | None = None) -> dict:
+    """Recreate the raw layer from archive + ledger. The damaged one is kept aside: the DuckDB file
+    renamed, on PostgreSQL the schema `raw` renamed to `raw_damaged_<time>`."""
     from expectations.validate import validate_batch
     from ingest.load import load_batch
     from ingest.messages import render
     from ingest.parse import FileParser
     from ingest.reports import _params
     from ingest.warehouse_init import init_warehouse
+    from pcve import db
     from pcve.periods import parse_period, today_almaty
 
     h = Home.at(home)
     cfg = load_config()
+    t = db.target(h.root)
     with h.writer_lock():
         state = L.LedgerState.load(h.ledger)
         subs = sorted((s for s in state.submissions.values() if s.status in L.DECISIONS | {"voided"}),
                       key=lambda s: s.seq)
-        if h.warehouse.exists():
+        if t.is_postgres:
+            _raw_schema_aside(t)
+        elif h.warehouse.exists():
             aside = h.warehouse.with_name(f"warehouse.damaged-{L.now_iso().replace(':', '')}.duckdb")
             os.replace(h.warehouse, aside)
             log.warning("moved the damaged warehouse aside to %s", aside.name)
@@ -92,7 +148,7 @@ def rebuild_raw(home, today: date | None = None) -> dict:
         summaries = validate_batch(cfg, [pf for _, pf in parsed], today or today_almaty())
         tmp = h.warehouse.with_name("warehouse.rebuild.duckdb")
         tmp.unlink(missing_ok=True)
-        con = duckdb.connect(str(tmp))
+        con = db.connect(t=t) if t.is_postgres else db.connect(path=tmp)
         try:
             init_warehouse(con, cfg)
             decided = []
@@ -117,11 +173,25 @@ def rebuild_raw(home, today: date | None = None) -> dict:
             if voided:
                 con.executemany("update raw.submissions set status = 'voided' where submission_id = ?",
                                 [[v] for v in voided])
-            con.execute("checkpoint")
+            con.checkpoint()
         finally:
             con.close()
-        os.replace(tmp, h.warehouse)
+        if not t.is_postgres:
+            os.replace(tmp, h.warehouse)
     return {"rebuilt": True, "submissions": len(subs)}
+
+
+def _raw_schema_aside(t) -> None:
+    """PostgreSQL: rename the schema `raw` (if any) to raw_damaged_<time>; init_warehouse makes a new one."""
+    import re
+
+    from pcve import db
+
+    with db.connect(t=t) as con:
+        if con.execute("select 1 from information_schema.schemata where schema_name = 'raw'").fetchall():
+            aside = "raw_damaged_" + re.sub(r"\D", "", L.now_iso())[:14]
+            con.execute(f"alter schema raw rename to {aside}")
+            log.warning("renamed the damaged raw layer aside to schema %s", aside)
 
 
 def _jsonable_rows(staged: dict) -> dict:

@@ -80,9 +80,10 @@ def archive_file(tmp: Path, sha256: str, archive_dir: Path) -> Path:
 
 
 def safe_name(name: str) -> str:
-    """A file name safe to create locally: no separators, no '..', no control or shell characters."""
+    """A file name safe to create locally: no separators, no '..', no control or shell characters, no
+    right-to-left override (which would show `x\u202excod.exe` as `xexe.docx` in a folder listing)."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name)
+    name = re.sub(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", name)  # controls, bidi overrides
     name = re.sub(r"[<>:\"|?*`$;&!'(){}\[\]]", "_", name).strip(" .")
     return name or "unnamed"
 

@@ -78,8 +78,24 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * verbose if not os.getenv("PCVE_DEBUG") else logging.DEBUG
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.root.handlers:
+        handler.addFilter(_one_line)
     for noisy in ("great_expectations", "great_expectations._docs_decorators"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# Control characters and bidi overrides escaped in every log message: an office's file name such as
+# "x\n\x1b[2JERROR forged.xlsx" must not forge a log line or drive the terminal (any library's log).
+_ESCAPES = {c: f"\\x{c:02x}" for c in range(32) if c != 9} | {0x7F: "\\x7f", 10: "\\n", 13: "\\r"} | {
+    c: f"\\u{c:04x}" for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def _one_line(record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    inert = message.translate(_ESCAPES)
+    if inert != message:
+        record.msg, record.args = inert, ()
+    return True
 
 
 def _progress_intake(home: Path, as_json: bool):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,14 +93,17 @@ class Home:
         fh = open(self.root / ".writer.lock", "a+")
         locked = False
         try:
-            flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
             try:
-                fcntl.flock(fh, flags)
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise HomeLocked(
-                    f"another pcve run is writing {self.root}; wait for it to finish "
-                    f"(or run with --wait){timeout_hint}"
-                ) from None
+                if not wait:
+                    raise HomeLocked(
+                        f"another pcve run is writing {self.root}; wait for it to finish "
+                        f"(or run with --wait){timeout_hint}"
+                    ) from None
+                logging.getLogger("pcve.home").warning(
+                    "another pcve run is writing %s: waiting for it to finish", self.root)
+                fcntl.flock(fh, fcntl.LOCK_EX)
             locked = True
             _held[self.root] = 1
             yield

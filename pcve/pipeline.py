@@ -52,10 +52,12 @@ def intake(home: str | Path, only_offices: list[str] | None = None, progress=Non
 
 def build_warehouse(home: str | Path, force: bool = False) -> dict:
     """`dbt build` on the warehouse, skipped when neither the raw layer nor the project changed."""
+    from pcve.home import Home
     from pcve.warehouse import build, docs
 
     result = build(home, force=force)
-    if result.get("built"):
+    # a run killed while writing the docs leaves none: the next run writes them even if the build is skipped
+    if result.get("built") or not (Home.at(home).docs / "dbt" / "index.html").exists():
         # The analysts' documentation follows every real build (it reads the catalog of the new tables).
         result["docs"] = docs(home).get("docs")
     return result
@@ -103,7 +105,7 @@ def run(home: str | Path, progress=None) -> dict:
     The summary carries each step's wall time in seconds under "timings"."""
     import time
 
-    from ingest.rebuild import check_warehouse, rebuild_raw
+    from ingest.rebuild import check_warehouse, discard_undecided, rebuild_raw
     from pcve.home import Home
 
     h = Home.at(home).ensure()
@@ -118,13 +120,17 @@ def run(home: str | Path, progress=None) -> dict:
 
     with h.writer_lock():
         summary: dict = {}
+        # a run killed between a warehouse commit and its ledger decision: undo, intake redoes it
+        if undone := discard_undecided(h.root):
+            summary["undecided_discarded"] = undone
         problem = check_warehouse(h.root)
         if problem:
             # The warehouse is derived: rebuild it from the archive and the ledger, then go on.
             log.warning("%s: rebuilding the warehouse from the archive and the ledger", problem)
             summary["rebuilt"] = {"reason": problem, **timed("rebuild", rebuild_raw, h.root)}
         summary["intake"] = timed("intake", intake, h.root, progress=progress)
-        summary["warehouse"] = timed("dbt_build", build_warehouse, h.root)
+        # after a rebuild every dbt object is made again (on PostgreSQL the old raw schema was renamed aside)
+        summary["warehouse"] = timed("dbt_build", build_warehouse, h.root, force="rebuilt" in summary)
         summary["published"] = timed("publish", publish, h.root)  # no-op when already current
         summary["exports"] = timed("exports", export, h.root)
     summary["timings"] = timings

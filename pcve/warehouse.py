@@ -9,6 +9,10 @@
 
 All three take the home's writer lock (DuckDB allows one writing process). Heavy imports (dbt,
 duckdb) happen inside the functions so DAG files importing the pipeline parse fast.
+
+On PostgreSQL (`PCVE_WAREHOUSE=postgres://…`, see pcve/db.py) dbt runs with the profile's `postgres`
+target, and `publish` writes only the Parquet files: there is no snapshot file to copy, because
+PostgreSQL itself serves concurrent readers a consistent state (MVCC) while the pipeline writes.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from pcve import db
+from pcve.faults import checkpoint
+from pcve.faults import enabled as faults_enabled
 from pcve.home import Home
 
 DBT_PROJECT_DIR = Path(os.getenv("PCVE_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
@@ -96,12 +103,12 @@ def _connect(path: Path, read_only: bool = False):
 
 def _ensure_raw_layer(h: Home) -> None:
     """A home without a warehouse gets an empty raw layer, so a build on it succeeds (empty marts)."""
-    if h.warehouse.exists():
+    if db.exists(h.root):
         return
     from ingest.warehouse_init import init_warehouse
     from pcve.config import load_config
 
-    con = _connect(h.warehouse)
+    con = db.connect(h.root)
     try:
         init_warehouse(con, load_config())
     finally:
@@ -114,9 +121,12 @@ def _raw_fingerprint(con) -> dict[str, str]:
         "select table_name from information_schema.tables "
         "where table_schema = 'raw' and table_type = 'BASE TABLE' order by table_name"
     ).fetchall()]
+    # DuckDB: sum of row hashes; PostgreSQL: md5 of the sorted rows' md5s (both order-independent)
+    digest = ("coalesce(md5(string_agg(md5(t::text), '' order by md5(t::text))), '0')"
+              if getattr(con, "kind", "duckdb") == "postgres" else "coalesce(sum(hash(t)), 0)")
     out = {}
     for t in tables:
-        n, h = con.execute(f'select count(*), coalesce(sum(hash(t)), 0) from raw."{t}" as t').fetchone()
+        n, h = con.execute(f'select count(*), {digest} from raw."{t}" as t').fetchone()
         out[t] = f"{n}:{h}"
     return out
 
@@ -130,25 +140,30 @@ def _main_tables(con) -> list[str]:
 
 def _fingerprint(h: Home, as_of: date) -> tuple[str, bool]:
     """(fingerprint of what a build depends on, whether the marts exist in the warehouse)."""
-    con = _connect(h.warehouse)
+    t = db.target(h.root)
+    con = db.connect(t=t)
     try:
         raw = _raw_fingerprint(con)
         tables = set(_main_tables(con))
     finally:
         con.close()
     payload = {"raw": raw, "project": _project_hash(), "as_of": as_of.isoformat()}
+    if t.is_postgres:
+        payload["target"] = t.label()
     fp = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
     return fp, all(m in tables for m in _MARTS)
 
 
 def _dbt_args(h: Home, command: list[str], as_of: date) -> list[str]:
+    t = db.target(h.root)
     return [
         *command,
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target", t.kind,  # an output of dbt_project/profiles.yml: duckdb or postgres
         "--target-path", str(h.state / "dbt_target"),
         "--log-path", str(h.state / "dbt_logs"),
-        "--threads", "1",
+        "--threads", os.getenv("PCVE_DBT_THREADS", "4") if t.is_postgres else "1",
         "--vars", json.dumps({"as_of": as_of.isoformat()}),
         "--no-use-colors",
         "--quiet",
@@ -160,17 +175,20 @@ def _invoke(h: Home, command: list[str], as_of: date):
     from dbt.cli.main import dbtRunner
 
     args = _dbt_args(h, command, as_of)
+    env = db.dbt_env(db.target(h.root))  # what profiles.yml reads: the DuckDB path or PG parameters
     with _DBT_INVOCATION:
-        previous = os.environ.get("PCVE_WAREHOUSE_PATH")
-        os.environ["PCVE_WAREHOUSE_PATH"] = str(h.warehouse)
+        previous = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
         try:
-            return dbtRunner().invoke(args)
+            callbacks = [_dbt_checkpoint] if faults_enabled() else []
+            return dbtRunner(callbacks=callbacks).invoke(args)
         finally:
             _release_duckdb()
-            if previous is None:
-                os.environ.pop("PCVE_WAREHOUSE_PATH", None)
-            else:
-                os.environ["PCVE_WAREHOUSE_PATH"] = previous
+            for k, v in previous.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def _release_duckdb() -> None:
@@ -229,6 +247,12 @@ def _summarise(res, command: str) -> dict:
             "warnings": sorted(warned)}
 
 
+def _dbt_checkpoint(event) -> None:
+    """Fault injection (pcve.faults): a crash point after each dbt node, mid-build."""
+    if event.info.name == "NodeFinished":
+        checkpoint("dbt.node")
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -249,7 +273,16 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
             return {"built": False, "reason": "raw layer, dbt project and as-of date unchanged since the "
                     f"last successful build ({last.get('built_at')})", "fingerprint": fp[:16]}
         started = time.monotonic()
+        # Until it finishes, a build counts as failed: killed mid-way (kill -9, OOM, power) it leaves
+        # the models half-replaced, and the state must not still vouch for the last good build.
+        _write_state(h, _BUILD_STATE, {
+            **last, "failed": True, "failed_fingerprint": fp,
+            "failed_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "error": "interrupted: the build did not finish",
+        })
         try:
+            with db.connect(h.root) as con:
+                con.analyze("raw")  # PostgreSQL: planner statistics for the new rows (a no-op on DuckDB)
             res = _invoke(h, ["build"], day)
             summary = _summarise(res, "build")
         except BaseException as exc:
@@ -261,6 +294,7 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
                 "error": str(exc)[:2000],
             })
             raise
+        checkpoint("build.done")
         summary.update({
             "built": True, "as_of": day.isoformat(), "fingerprint": fp[:16],
             "seconds": round(time.monotonic() - started, 1),
@@ -302,6 +336,25 @@ def _swap_parquet(published: Path, new_dir: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+def _snapshot_ok(path: Path) -> bool:
+    """The published snapshot is there and opens with its marts (not deleted, cut short or overwritten)."""
+    if not path.is_file():
+        return False
+    try:
+        con = _connect(path, read_only=True)
+        try:
+            return set(_MARTS) <= set(_main_tables(con))
+        finally:
+            con.close()
+    except Exception:  # a damaged file fails in many ways: publish it again
+        return False
+
+
+def _parquet_ok(link: Path, tables: dict) -> bool:
+    """Every Parquet file the last publish wrote is still there."""
+    return link.is_dir() and all((link / f"{t}.parquet").is_file() for t in tables)
+
+
 def publish(home: str | os.PathLike) -> dict:
     """Replace the analysts' snapshot and Parquet files with the last successful build.
 
@@ -323,10 +376,14 @@ def publish(home: str | os.PathLike) -> dict:
             stale.unlink(missing_ok=True)
         target = published / "warehouse.duckdb"
         last = _read_state(h, _PUBLISH_STATE)
-        if last.get("fingerprint") == built["fingerprint"] and target.exists() and (published / "parquet").is_dir():
+        on_postgres = db.target(h.root).is_postgres  # no snapshot file: PostgreSQL serves readers itself
+        if (last.get("fingerprint") == built["fingerprint"] and (on_postgres or _snapshot_ok(target))
+                and _parquet_ok(published / "parquet", last.get("tables") or {})):
             return {"published": False, "reason": "published snapshot is already the last build",
                     "fingerprint": built["fingerprint"][:16]}
         published.mkdir(parents=True, exist_ok=True)
+        if on_postgres:
+            return _publish_postgres(h, built)
 
         # 1. make the warehouse file self-contained (no pending WAL), then copy it under a temp name
         con = _connect(h.warehouse)
@@ -338,6 +395,7 @@ def publish(home: str | os.PathLike) -> dict:
         tmp = published / f".warehouse.duckdb.{stamp}.tmp"
         shutil.copyfile(h.warehouse, tmp)
         _fsync(tmp)
+        checkpoint("publish.copied")
 
         # 2. Parquet from the copy (read-only), into a fresh folder
         pq_dir = published / f".parquet-{built['fingerprint'][:12]}-{stamp}"
@@ -351,6 +409,7 @@ def publish(home: str | os.PathLike) -> dict:
                     out = (pq_dir / f"{t}.parquet").as_posix().replace("'", "''")
                     ro.execute(f"copy (select * from main.\"{t}\") to '{out}' (format parquet)")
                     rows[t] = ro.execute(f'select count(*) from main."{t}"').fetchone()[0]
+                    checkpoint("publish.parquet")
             finally:
                 ro.close()
         except BaseException:
@@ -360,7 +419,9 @@ def publish(home: str | os.PathLike) -> dict:
 
         # 3. swap both in: each is one atomic rename
         os.replace(tmp, target)
+        checkpoint("publish.snapshot")
         _swap_parquet(published, pq_dir)
+        checkpoint("publish.swapped")
         _write_state(h, _PUBLISH_STATE, {
             "fingerprint": built["fingerprint"],
             "published_at": datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -368,6 +429,66 @@ def publish(home: str | os.PathLike) -> dict:
         })
         return {"published": True, "snapshot": str(target), "parquet": str(published / "parquet"),
                 "tables": len(tables), "rows": rows}
+
+
+# PostgreSQL column types (information_schema) -> DuckDB types for the Parquet files.
+_PG_TO_DUCKDB = {"character varying": "varchar", "text": "varchar", "bigint": "bigint", "integer": "integer",
+                 "smallint": "smallint", "boolean": "boolean", "date": "date", "double precision": "double",
+                 "timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz"}
+
+
+def _duckdb_type(data_type: str, precision, scale) -> str:
+    if data_type == "numeric":
+        # sum(bigint) is an unconstrained numeric on PostgreSQL (a hugeint on DuckDB)
+        return f"decimal({precision},{scale})" if precision is not None else "hugeint"
+    return _PG_TO_DUCKDB.get(data_type, "varchar")
+
+
+def _publish_postgres(h: Home, built: dict) -> dict:
+    """Parquet files of the dimensions, facts and marts from PostgreSQL, read in ONE repeatable-read
+    transaction (a consistent state even while the pipeline writes), then swapped in like on DuckDB.
+    No snapshot file: analysts query PostgreSQL itself, which serves concurrent readers."""
+    import duckdb
+
+    published = h.published
+    stamp = f"{os.getpid()}-{time.time_ns()}"
+    pq_dir = published / f".parquet-{built['fingerprint'][:12]}-{stamp}"
+    pq_dir.mkdir()
+    rows: dict[str, int] = {}
+    try:
+        with db.connect(h.root, read_only=True) as con, duckdb.connect() as duck:
+            con.execute("begin transaction isolation level repeatable read read only")
+            tables = [t for t in _main_tables(con) if t.startswith(_PUBLISHED_PREFIXES)]
+            columns: dict[str, list[tuple[str, str]]] = {}
+            for r in con.execute(
+                    "select table_name, column_name, data_type, numeric_precision, numeric_scale "
+                    "from information_schema.columns where table_schema = 'main' "
+                    "order by table_name, ordinal_position").fetchall():
+                columns.setdefault(r[0], []).append((r[1], _duckdb_type(*r[2:])))
+            for t in tables:
+                csv_path = pq_dir / f".{t}.csv"
+                with open(csv_path, "wb") as fh:
+                    con.copy_out_csv(f'select * from main."{t}"', fh)
+                spec = "{" + ", ".join(f"'{c}': '{ty}'" for c, ty in columns[t]) + "}"
+                src = (f"read_csv('{csv_path.as_posix()}', header = true, auto_detect = false, "
+                       f"columns = {spec}, allow_quoted_nulls = false)")
+                out = (pq_dir / f"{t}.parquet").as_posix().replace("'", "''")
+                duck.execute(f"copy (select * from {src}) to '{out}' (format parquet)")
+                rows[t] = duck.execute(f"select count(*) from '{out}'").fetchone()[0]
+                csv_path.unlink()
+            con.execute("commit")
+    except BaseException:
+        shutil.rmtree(pq_dir, ignore_errors=True)
+        raise
+    _swap_parquet(published, pq_dir)
+    _write_state(h, _PUBLISH_STATE, {
+        "fingerprint": built["fingerprint"],
+        "published_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "tables": rows,
+    })
+    return {"published": True, "snapshot": None, "parquet": str(published / "parquet"),
+            "tables": len(tables), "rows": rows,
+            "note": "PostgreSQL warehouse: analysts query it directly; no snapshot file"}
 
 
 def docs(home: str | os.PathLike, as_of: str | date | None = None) -> dict:

@@ -195,3 +195,50 @@ def test_env_file_is_ignored_and_not_committed():
     assert ignored.returncode == 0, ".env is not in .gitignore"
     assert ENV_EXAMPLE.exists()
     assert subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=REPO).returncode != 0
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} (nested defaults too), innermost first."""
+    pattern = re.compile(r"\$\{(\w+)(?:(:?[-?])([^${}]*))?\}")
+    while True:
+        m = pattern.search(value)
+        if not m:
+            return value
+        name, op, arg = m.group(1), m.group(2), m.group(3) or ""
+        got = env.get(name)
+        if op and op.endswith("-"):
+            rep = got if got else arg
+        elif op and op.endswith("?"):
+            assert got, f"{name} is required: {arg}"
+            rep = got
+        else:
+            rep = got or ""
+        value = value[:m.start()] + rep + value[m.end():]
+
+
+def test_scale_profile_warehouse_is_the_compose_postgres(services):
+    from pcve.db import target
+
+    init = services["warehouse-db-init"]
+    assert {"celery", "scale"} <= set(init.get("profiles") or [])
+    script = "\n".join(init["command"])
+    db_name = re.search(r"CREATE DATABASE (\w+)", script).group(1)
+    assert init["environment"]["PGHOST"] == "postgres"
+    env_file = {"POSTGRES_PASSWORD": "s3cret", "PCVE_WAREHOUSE": ""}  # .env left at the example's empty value
+    for name in WORKERS:
+        env = _env(services[name])
+        assert services[name]["depends_on"]["warehouse-db-init"]["condition"] == "service_completed_successfully"
+        t = target(url=_interpolate(env["PCVE_WAREHOUSE"], env_file))
+        assert (t.kind, t.host, t.port, t.dbname, t.user) == ("postgres", "postgres", 5432, db_name, "airflow"), name
+        assert t.password is None, "the URL carries no password; it comes from PCVE_WAREHOUSE_PASSWORD"
+        assert _interpolate(env["PCVE_WAREHOUSE_PASSWORD"], env_file) == "s3cret"
+        # an explicit PCVE_WAREHOUSE in .env wins
+        assert _interpolate(env["PCVE_WAREHOUSE"], {**env_file, "PCVE_WAREHOUSE": "postgres://x@db/w"}) \
+            == "postgres://x@db/w"
+    # Without the profile, the default stays the embedded DuckDB file.
+    for name in _airflow_services(services):
+        if name not in WORKERS:
+            assert target(url=_interpolate(_env(services[name])["PCVE_WAREHOUSE"], env_file)).kind == "duckdb", name
+    # .env.example documents the scale profile's URL, and it names the same database.
+    documented = re.search(r"^#\s*PCVE_WAREHOUSE=(\S+)", ENV_EXAMPLE.read_text(), re.M).group(1)
+    assert target(url=documented).dbname == db_name and target(url=documented).host == "postgres"

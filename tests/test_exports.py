@@ -159,7 +159,7 @@ EXPECTED_SDMX = "\n".join([
     "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751110000,REH_RATE_PCT,2017-Q1,6.3,F",
     "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751210000,REH_RATE_PCT,2017-Q1,,F",
 ]) + "\n"
-FILES = ["dhis2.json", "indicators.csv", "indicators.xlsx", "manifest.json", "sdmx.csv"]
+FILES = ["dhis2.json", "indicators.csv", "indicators.xlsx", "manifest.json", "report.html", "sdmx.csv"]
 
 
 @pytest.fixture

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# System packages the report and spreadsheet tests need (tests/test_report.py):
+#   chromium                 headless browser that renders exports/<period>/report.html
+#   libreoffice-calc-nogui   headless LibreOffice that opens indicators.xlsx (soffice --convert-to)
+#   fonts-dejavu-core        Cyrillic incl. the Kazakh letters (ә ғ қ ң ө ұ ү һ і) for the screenshots
+#
+# Idempotent and fast when everything is present (no apt call at all). `apt-get update` runs only
+# when a package has no install candidate or an install attempt fails (stale lists).
+# Debian/Ubuntu only; run as root or with sudo available. Used by `make setup` and `.ci/run`.
+set -euo pipefail
+
+PACKAGES=(chromium libreoffice-calc-nogui fonts-dejavu-core)
+
+have_all() {
+    command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || return 1
+    command -v soffice >/dev/null 2>&1 || [ -x /usr/bin/soffice ] || return 1
+    [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || return 1
+}
+
+if have_all; then
+    echo "install-system-deps: chromium, soffice and fonts present"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-system-deps: apt-get not found; install ${PACKAGES[*]} with your system's package manager" >&2
+    exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); else
+        echo "install-system-deps: need root (or sudo) to install ${PACKAGES[*]}" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+needs_update() {
+    # no lists at all, or a package without a candidate version
+    compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null || return 0
+    local p policy
+    for p in "${PACKAGES[@]}"; do
+        policy=$(apt-cache policy "$p" 2>/dev/null || true)  # no pipe into grep -q: pipefail + SIGPIPE
+        [[ $policy == *"Candidate: "[!\(]* ]] || return 0
+    done
+    return 1
+}
+
+install() {
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+}
+
+start=$(date +%s)
+if needs_update; then
+    "${SUDO[@]}" apt-get update -q
+    install
+elif ! install; then
+    # stale lists (a superseded security update is gone from the mirror): refresh once and retry
+    "${SUDO[@]}" apt-get update -q
+    install
+fi
+echo "install-system-deps: installed ${PACKAGES[*]} in $(( $(date +%s) - start ))s"
+have_all
