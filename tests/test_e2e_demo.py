@@ -163,3 +163,18 @@ def test_a_rerun_with_nothing_new_builds_nothing_and_changes_no_extract(inproces
     assert out["exports"]["written"] == []
     after = {p: p.resolve() for p in before}
     assert before == after
+
+
+def test_a_second_airflow_run_with_nothing_new_builds_nothing_and_changes_no_extract(airflow_home):
+    from pcve.airflow_runner import run_pipeline_via_airflow
+
+    state = airflow_home / "state" / "dbt_build.json"
+    built_before = json.loads(state.read_text())["built_at"]
+    links = {p.name: os.readlink(p) for p in (airflow_home / "exports").iterdir() if p.is_symlink()}
+    revisions = sorted(str(p) for p in (airflow_home / "exports" / ".revisions").rglob("r*"))
+    ledger_before = (airflow_home / "ledger.jsonl").read_bytes()
+    run_pipeline_via_airflow(airflow_home)
+    assert json.loads(state.read_text())["built_at"] == built_before, "dbt build ran with nothing new"
+    assert {p.name: os.readlink(p) for p in (airflow_home / "exports").iterdir() if p.is_symlink()} == links
+    assert sorted(str(p) for p in (airflow_home / "exports" / ".revisions").rglob("r*")) == revisions
+    assert (airflow_home / "ledger.jsonl").read_bytes() == ledger_before
