@@ -132,6 +132,68 @@ def run(home: str | Path, progress=None) -> dict:
         # after a rebuild every dbt object is made again (on PostgreSQL the old raw schema was renamed aside)
         summary["warehouse"] = timed("dbt_build", build_warehouse, h.root, force="rebuilt" in summary)
         summary["published"] = timed("publish", publish, h.root)  # no-op when already current
-        summary["exports"] = timed("exports", export, h.root)
+        key = _exports_key(h)
+        if key and _exports_current(h, key):
+            # Nothing reached the warehouse since the last export: the extracts cannot differ.
+            summary["exports"] = {"written": [], "unchanged": _exports_state(h)["periods"],
+                                  "skipped": "warehouse unchanged since the last export"}
+        else:
+            summary["exports"] = timed("exports", export, h.root)
+            _save_exports_state(h, key, summary["exports"])
     summary["timings"] = timings
     return summary
+
+
+def _exports_state(h) -> dict:
+    import json
+
+    try:
+        return json.loads((h.state / "exports.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _exports_key(h) -> str | None:
+    """The last successful dbt build's fingerprint (raw layer + project + as-of day), or None."""
+    import json
+
+    try:
+        build = json.loads((h.state / "dbt_build.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if build.get("failed") or not build.get("fingerprint"):
+        return None
+    return f"{build['fingerprint']}:{build.get('as_of', '')}"
+
+
+def _exports_current(h, key: str) -> bool:
+    """The extracts were written from this very warehouse state and are all still in place."""
+    state = _exports_state(h)
+    if state.get("key") != key:
+        return False
+    import hashlib
+    import json
+
+    for period in state.get("periods", []):
+        folder = h.exports / period
+        try:
+            files = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
+            for name, digest in files.items():
+                if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+                    return False  # damaged: let the export step repair it
+        except (OSError, ValueError, KeyError):
+            return False  # deleted or unreadable: likewise
+    return True
+
+
+def _save_exports_state(h, key: str | None, result: dict) -> None:
+    import json
+    import os
+
+    if not key:
+        return
+    periods = sorted(p.name for p in h.exports.iterdir()
+                     if not p.name.startswith(".") and p.name != "public" and (p / "manifest.json").is_file())
+    tmp = h.state / "exports.json.tmp"
+    tmp.write_text(json.dumps({"key": key, "periods": periods}, indent=2), encoding="utf-8")
+    os.replace(tmp, h.state / "exports.json")
