@@ -407,7 +407,19 @@ def machine() -> dict:
     return {"nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
             "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
             "cpu": cpu, "memory": mem, "python": platform.python_version(), "platform": platform.platform(),
-            "versions": vers}
+            "versions": vers, "commit": _commit()}
+
+
+def _commit() -> str | None:
+    """The code measured: HEAD, and whether the tree had uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=str(REPO), capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=str(REPO),
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (head + (" with uncommitted changes" if dirty else "")) if head else None
 
 
 # ------------------------------------------------------------------ the report
@@ -489,6 +501,8 @@ def report(res: dict) -> str:
     w(f"- Memory: {_fmt_mb(m['memory'])}" if m["memory"] else "- Memory: unknown")
     w(f"- OS: {m['platform']}")
     w(f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
+    if m.get("commit"):
+        w(f"- Code measured: commit {m['commit']} (at the start of the run)")
     w("- Children run without PYTHONDONTWRITEBYTECODE (bytecode cached), embedded DuckDB warehouse, "
       "GX analytics off.")
     w("")
@@ -563,7 +577,10 @@ def report(res: dict) -> str:
         f"({s['pcve_small']['files']} workbooks)")
     row("pcve intake, full set", lambda s: f"{_fmt_s(s['derived']['cold_intake'])} ({s['cold_workbooks']} workbooks)")
     row("pcve intake, marginal per workbook", lambda s: _fmt_ms(s["derived"]["pcve_marginal"]))
-    row("pcve intake, fixed start-up (intercept)", lambda s: _fmt_s(s["derived"]["pcve_fixed"]))
+    row("pcve intake, fixed start-up (intercept)", lambda s: _fmt_s(s["derived"]["pcve_fixed"])
+        if s["derived"]["pcve_fixed"] >= 0 else f"{_fmt_s(s['derived']['pcve_fixed'])}: below 0, i.e. the cost "
+        "per workbook grows with what the home already holds (ledger re-read per load, Data Docs index, "
+        "raw tables)")
     for p in sorted({p for s in scales.values() for p in s["derived"].get("pcve_marginal_parts", {})}):
         row(f"&nbsp;&nbsp;of which {p}", lambda s, p=p: _fmt_ms(s["derived"]["pcve_marginal_parts"][p]))
     row("ratio pcve / floor", lambda s: f"{s['derived']['marginal_ratio']:.1f}x")
@@ -600,7 +617,8 @@ def report(res: dict) -> str:
     row("incremental / cold", lambda s: f"{s['derived']['incremental_share']:.1%}")
     row("no-op, wall", lambda s: _fmt_s(s["noop"]["wall"]))
     for step in ("intake", "dbt_build", "publish", "exports"):
-        row(f"&nbsp;&nbsp;step {step}", lambda s, st=step: _fmt_s(s["noop"]["timings"].get(st)))
+        row(f"&nbsp;&nbsp;step {step}", lambda s, st=step: _fmt_s(s["noop"]["timings"][st])
+            if st in s["noop"]["timings"] else "skipped (not run)")
     row("no-op: dbt build", lambda s: "ran" if s["noop"]["dbt_built"] else
         f"skipped ({s['noop']['dbt_reason'] or 'unchanged'})")
     w("")
@@ -692,11 +710,11 @@ def _cause(target: str, res: dict) -> str:
         return ("The naive per-workbook cost is dominated by openpyxl and ~3-4 GX validations per file; pcve's "
                 "per-workbook cost (above) is what limits the ratio, and in the whole-pipeline ratio the "
                 "dbt build, publish and extracts (the same for both) cap it.")
-    exports_why = ("The extracts step renders every period's extract again (indicators CSV, XLSX through "
-                   "openpyxl, report) to compare it with the published revision, even when the marts did not "
-                   "change; it grows with the number of periods, not with what changed. (Skipping that "
-                   "needs a key of each period's inputs in its manifest, checked before rendering, while "
-                   "keeping the repair and delivery passes: a change to exports/, not made here.)")
+    exports_why = ("When anything changed, the extracts step renders every period's extract again (indicators "
+                   "CSV, XLSX through openpyxl, report) and compares it with the published revision: it grows "
+                   "with the number of periods, not with what changed. Rendering only the periods whose mart "
+                   "rows changed (a key of each period's inputs kept in its manifest, the repair and delivery "
+                   "passes kept) is a change to exports/, not made here.")
     if target.startswith("incremental"):
         inc = base.get("incremental", {}).get("timings", {})
         return (f"One new workbook still means a full dbt build ({_fmt_s(inc.get('dbt_build'))}: every model and "
