@@ -638,6 +638,16 @@ def report(res: dict) -> str:
           f"{g['cells_ratio']:.2f}): pcve marginal intake per workbook b = {_num(g.get('intake_exponent'))}, "
           f"floor per workbook b = {_num(g.get('floor_exponent'))}, pcve cold wall b = "
           f"{_num(g.get('cold_exponent'))} (fixed costs included, so below 1).")
+        pb = (base.get("derived") or {}).get("pcve_marginal_parts") or {}
+        px = (dg or {}).get("pcve_marginal_parts") or {}
+        per = [f"{k} {math.log(px[k] / pb[k]) / math.log(g['cells_ratio']):.2f}" for k in sorted(pb)
+               if k in px and pb[k] > 0.0005 and px[k] > 0.0005 and g.get("cells_ratio", 1) > 1]
+        if per:
+            w("")
+            w("Per part of the marginal intake cost: " + ", ".join(per) + ". Reading, parsing and validating "
+              "grow with the cells; the per-file parts (archive, ledger, transaction, receipts, Data Docs "
+              "pages) do not, so the total grows well below linearly; a part that looks cheaper at the larger "
+              "size reflects the machine's load during the run, not the data.")
     else:
         w("Growth exponent: needs two row sizes.")
     w("")
