@@ -66,9 +66,11 @@ def _rows_json(pf: ParsedFile) -> dict:
 
 
 def stage_files(home, refs: list[dict], today: date | None = None, progress=None,
-                timings: dict | None = None) -> list[dict]:
+                timings: dict | None = None, in_memory: bool = False) -> list[dict]:
     """Archive, parse and validate files (GX once per form for the whole batch).
-    `timings`, if given, receives the seconds spent reading, validating and staging."""
+    `timings`, if given, receives the seconds spent reading, validating and staging.
+    `in_memory`: the staged result rides in the returned dict ("doc") instead of a file under
+    staging/ (intake() loads in the same process; Airflow's load task needs the file)."""
     from expectations.validate import validate_batch
 
     clock = time.perf_counter()
@@ -78,6 +80,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
     today = today or today_almaty()
     state = L.LedgerState.load(h.ledger)
     parsers: dict[str, FileParser] = {}
+    decided = {k for k, sub in state.key_index().items() if sub.status in L.DECISIONS | {"voided"}}
     parsed: list[tuple[dict, ParsedFile, str]] = []
     results: list[dict | None] = [None] * len(refs)
     slots: list[int] = []
@@ -86,7 +89,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
         checkpoint("stage.fetched")
         archived = sources.archive_file(tmp, sha, h.archive)
         checkpoint("stage.archived")
-        if state.is_done(ref["office"], ref["name"], sha):
+        if (ref["office"], ref["name"], sha) in decided:
             results[n] = {**_ref_summary(ref), "sha256": sha, "skipped": "already processed"}
         else:
             if ref["office"] not in parsers:  # built once per office: matchers index every name
@@ -111,14 +114,19 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
             "summaries": [asdict(s) for s in summ],
             "validation": getattr(pf, "validation", {}),  # per-form GX result, privacy-masked (Data Docs)
         }
-        path = _staged_path(h, ref["office"], sha, ref["name"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(staged, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        result = {**_ref_summary(ref), "sha256": sha,
+                  "period": staged["period"], "errors": len(pf.errors), "warnings": len(pf.warnings)}
+        if in_memory:
+            result["doc"] = staged
+        else:
+            path = _staged_path(h, ref["office"], sha, ref["name"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(staged, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
+            result["staged"] = str(path)
         checkpoint("stage.staged")
-        results[slot] = {**_ref_summary(ref), "sha256": sha, "staged": str(path),
-                         "period": staged["period"], "errors": len(pf.errors), "warnings": len(pf.warnings)}
+        results[slot] = result
     if timings is not None:
         timings["read_parse"] = timings.get("read_parse", 0.0) + t_read - clock  # incl. fetch + archive
         timings["validate"] = timings.get("validate", 0.0) + t_validated - t_read
@@ -140,99 +148,162 @@ def _parsed_from_staged(cfg: Config, st: dict) -> ParsedFile:
 
 # ---------------------------------------------------------------- load
 def load_staged(home, office: str, staged: list[dict], docs_later: list | None = None) -> dict:
-    """Decide and load the staged files of one office, in order. Returns what happened.
+    """Decide and load the staged files of one office, in order. Returns what happened."""
+    return load_offices(home, {office: staged}, docs_later=docs_later)[office]
+
+
+def load_offices(home, staged_by_office: dict[str, list[dict]], docs_later: list | None = None) -> dict[str, dict]:
+    """Decide and load staged files, each office's in its files' order, in ONE warehouse transaction.
 
     `docs_later`: a list to receive the files for the validation Data Docs instead of
-    publishing them now (intake() publishes every office's files at once: the site's index
+    publishing them now (intake() publishes every chunk's files at once: the site's index
     is rebuilt per publish).
 
     Order of writes, so that a kill anywhere is recovered by re-running: ledger 'received'
-    (id and seq) → warehouse transaction (per submission) → quarantine and reports → staged file
-    removed → ledger decision. A file without a decision is processed again under the same id."""
+    (ids and seqs, one fsync) → one warehouse transaction → per file: quarantine and reports,
+    staged file removed → ledger decisions (one fsync). A file without a decision is processed
+    again under the same id; the run's first step removes the warehouse rows of undecided ids.
+    One transaction for the batch rather than one per submission: each commit of DuckDB or
+    PostgreSQL costs milliseconds, more than the rows of a workbook."""
     from ingest.load import load_batch
-    from ingest.messages import render
-    from ingest.reports import _params
     from ingest.warehouse_init import init_warehouse
     from pcve import db
 
     h = Home.at(home).ensure()
     cfg = load_config()
-    out = {"office": office, "accepted": [], "rejected": [], "duplicate": [], "skipped": []}
-    items = [s for s in staged if s and s.get("office") == office]
-    items.sort(key=lambda s: (s["mtime"], s["name"]))
+    outs: dict[str, dict] = {}
+    plans: list[tuple] = []
     with h.writer_lock():
         state = L.LedgerState.load(h.ledger)
-        done = {(s.office, s.file_name, s.sha256) for s in state.submissions.values()
-                if s.status in L.DECISIONS | {"voided"}}
-        current: dict[tuple, tuple[int, str]] = {}  # (period, scope) -> (seq, sha256) of the current accepted
-        for s in state.submissions.values():
-            if s.office == office and s.status == "accepted":
-                key = (s.period, s.scope)
-                if key not in current or s.seq > current[key][0]:
-                    current[key] = (s.seq, s.sha256)
-        plans = []
-        for item in items:
-            if "staged" not in item or not Path(item["staged"]).exists():
-                out["skipped"].append(item["name"])
-                continue
-            st = json.loads(Path(item["staged"]).read_text(encoding="utf-8"))
-            key = (office, st["file_name"], st["sha256"])
-            if key in done:
-                out["skipped"].append(st["file_name"])
-                Path(item["staged"]).unlink(missing_ok=True)
-                continue
-            done.add(key)
-            pf = _parsed_from_staged(cfg, st)
-            sub = _received(h, state, item, st)
-            if pf.errors:
-                status = "rejected"
-                st["rows"] = {}  # nothing of a rejected file reaches the warehouse: only its record and issues
-            elif current.get((st["period"], st["scope"]), (0, None))[1] == st["sha256"]:
-                status = "duplicate"
-                st["rows"] = {}
+        index = _LedgerIndex(state)
+        received_events: list[dict] = []
+        for office, staged in staged_by_office.items():
+            outs[office] = out = {"office": office, "accepted": [], "rejected": [], "duplicate": [], "skipped": []}
+            plans.extend(_plan_office(h, cfg, state, index, office, staged, out, received_events))
+        if received_events:
+            L.append_many(h.ledger, received_events)
+            for _ in received_events:
+                checkpoint("load.received")
+        if plans:
+            con = db.connect(h.root)  # the home's DuckDB file, or PostgreSQL (PCVE_WAREHOUSE)
+            try:
+                init_warehouse(con, cfg)
+                load_batch(con, cfg, [(p[5], p[1]) for p in plans])
+                decisions = [_decided(h, cfg, p[4]["office"], p[0], p[1], p[2], p[3], p[4]["status"],
+                                      outs[p[1]["office"]]) for p in plans]
+                L.append_many(h.ledger, decisions)
+                for d in decisions:
+                    checkpoint("load.decided")
+                    _log_decision(d)
+                con.checkpoint()
+            finally:
+                con.close()
+            docs = [{"office": p[1]["office"], "file_name": p[1]["file_name"], "period": p[1]["period"],
+                     "validation": p[1].get("validation") or {}, "submission_id": p[3]["submission_id"]}
+                    for p in plans]  # what the Data Docs need, not the rows
+            if docs_later is None:
+                _publish_validation_docs(h, docs)
             else:
-                status = "accepted"
-                current[(st["period"], st["scope"])] = (sub["seq"], st["sha256"])
-            st["issues"] = [{**i, "message": render(i["rule"], "en", _params(cfg, pf, Issue(**i), "en"))}
-                            for i in st["issues"]]
-            period = parse_period(st["period"]) if st["period"] else None
-            row = {
-                "submission_id": sub["submission_id"], "seq": sub["seq"], "office_code": office,
-                "period": st["period"], "period_kind": period.kind if period else None,
-                "period_start": period.start if period else None, "period_end": period.end if period else None,
-                "scope": st["scope"], "file_name": st["file_name"], "sha256": st["sha256"],
-                "received_at": sub["received_at"], "status": status,
-                "error_count": len(pf.errors), "warning_count": len(pf.warnings),
-            }
-            plans.append((item, st, pf, sub, status, row))
-        if not plans:
-            out["changed"] = False
-            return out
+                docs_later.extend(docs)
+    for out in outs.values():
+        out["changed"] = bool(out["accepted"])
+    return outs
 
-        def finish(i: int) -> None:
-            item, st, pf, sub, status, _ = plans[i]
-            _decided(h, cfg, office, item, st, pf, sub, status, out)
 
-        con = db.connect(h.root)  # the home's DuckDB file, or PostgreSQL (PCVE_WAREHOUSE)
-        try:
-            init_warehouse(con, cfg)
-            load_batch(con, cfg, [(p[5], p[1]) for p in plans], after_commit=finish)
-            con.checkpoint()
-        finally:
-            con.close()
-        docs = [{"office": p[1]["office"], "file_name": p[1]["file_name"], "period": p[1]["period"],
-                 "validation": p[1].get("validation") or {}, "submission_id": p[3]["submission_id"]}
-                for p in plans]  # what the Data Docs need, not the rows
-        if docs_later is None:
-            _publish_validation_docs(h, docs)
+class _LedgerIndex:
+    """Lookups the loader makes per file, answered from dicts (the ledger grows with every run)."""
+
+    def __init__(self, state: L.LedgerState):
+        self.done = {(s.office, s.file_name, s.sha256) for s in state.submissions.values()
+                     if s.status in L.DECISIONS | {"voided"}}
+        self.undecided = {(s.office, s.file_name, s.sha256): s for s in state.submissions.values()
+                          if s.status == "received"}
+        self.current: dict[tuple, tuple[int, str]] = {}  # (office, period, scope) -> (seq, sha256) accepted
+        for s in state.submissions.values():
+            if s.status == "accepted":
+                key = (s.office, s.period, s.scope)
+                if key not in self.current or s.seq > self.current[key][0]:
+                    self.current[key] = (s.seq, s.sha256)
+        self.next_seq = state.next_seq
+
+
+def _staged_doc(item: dict) -> dict | None:
+    if "doc" in item:
+        return item["doc"]
+    if "staged" not in item or not Path(item["staged"]).exists():
+        return None
+    return json.loads(Path(item["staged"]).read_text(encoding="utf-8"))
+
+
+def _plan_office(h: Home, cfg: Config, state: L.LedgerState, index: _LedgerIndex, office: str,
+                 staged: list[dict], out: dict, received_events: list[dict]) -> list[tuple]:
+    """Decide each staged file of one office (accepted, rejected or duplicate), in order."""
+    from ingest.messages import render
+    from ingest.reports import _params
+
+    items = [s for s in staged if s and s.get("office") == office]
+    items.sort(key=lambda s: (s["mtime"], s["name"]))
+    plans = []
+    for item in items:
+        st = _staged_doc(item)
+        if st is None:
+            out["skipped"].append(item["name"])
+            continue
+        key = (office, st["file_name"], st["sha256"])
+        if key in index.done:
+            out["skipped"].append(st["file_name"])
+            if "staged" in item:
+                Path(item["staged"]).unlink(missing_ok=True)
+            continue
+        index.done.add(key)
+        pf = _parsed_from_staged(cfg, st)
+        sub = _received(index, state, item, st, received_events)
+        current_key = (office, st["period"], st["scope"])
+        if pf.errors:
+            status = "rejected"
+            st["rows"] = {}  # nothing of a rejected file reaches the warehouse: only its record and issues
+        elif index.current.get(current_key, (0, None))[1] == st["sha256"]:
+            status = "duplicate"
+            st["rows"] = {}
         else:
-            docs_later.extend(docs)
-    out["changed"] = bool(out["accepted"])
-    return out
+            status = "accepted"
+            index.current[current_key] = (sub["seq"], st["sha256"])
+        st["issues"] = [{**i, "message": render(i["rule"], "en", _params(cfg, pf, Issue(**i), "en"))}
+                        for i in st["issues"]]
+        period = parse_period(st["period"]) if st["period"] else None
+        row = {
+            "submission_id": sub["submission_id"], "seq": sub["seq"], "office_code": office,
+            "period": st["period"], "period_kind": period.kind if period else None,
+            "period_start": period.start if period else None, "period_end": period.end if period else None,
+            "scope": st["scope"], "file_name": st["file_name"], "sha256": st["sha256"],
+            "received_at": sub["received_at"], "status": status,
+            "error_count": len(pf.errors), "warning_count": len(pf.warnings),
+        }
+        plans.append((item, st, pf, sub, {"office": office, "status": status}, row))
+    return plans
+
+
+def data_docs_mode() -> str:
+    """Which validation results get GX Data Docs pages (PCVE_DATA_DOCS): `failed` (default: files
+    with a failed expectation, the ones someone has to look at), `all`, or `off`."""
+    mode = os.getenv("PCVE_DATA_DOCS", "failed").strip().lower()
+    return mode if mode in ("failed", "all", "off") else "failed"
 
 
 def _publish_validation_docs(h: Home, staged: list[dict]) -> None:
-    """GX Data Docs under <home>/docs/validation/. A failure here never undoes a decision."""
+    """GX Data Docs under <home>/docs/validation/. A failure here never undoes a decision.
+
+    GX renders ~30 ms of pages per result (three per workbook): for every accepted workbook that
+    would cost more than reading, validating and loading it. Its results are in the warehouse
+    (raw.validation_results) either way; the pages are for the failures unless asked for."""
+    mode = data_docs_mode()
+    if mode == "off":
+        return
+    if mode == "failed":
+        staged = [s for s in staged
+                  if any(not r.get("success", True) for r in (s.get("validation") or {}).values())]
+    if not staged:
+        return
     try:
         from expectations.datadocs import publish_data_docs
 
@@ -242,8 +313,9 @@ def _publish_validation_docs(h: Home, staged: list[dict]) -> None:
 
 
 def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: ParsedFile, sub: dict, status: str,
-             out: dict) -> None:
-    """After the warehouse commit: quarantine, reports to the office, then the ledger decision."""
+             out: dict) -> dict:
+    """After the warehouse commit: quarantine and reports to the office. Returns the ledger
+    decision, which the caller appends (all of a batch with one fsync)."""
     from ingest.reports import errors_csv, errors_html, receipt_html
 
     checkpoint("load.committed")  # in the warehouse, not yet in the ledger
@@ -266,28 +338,35 @@ def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: Parsed
     checkpoint("load.reported")
     # Gone before the decision: killed in between, the file is undecided and simply staged again;
     # after it, a kill would leave the staged rows of a decided file behind for ever.
-    Path(item["staged"]).unlink(missing_ok=True)
-    L.append(h.ledger, decision)
-    checkpoint("load.decided")
+    if "staged" in item:
+        Path(item["staged"]).unlink(missing_ok=True)
+    # for the log line after the decision is durable (not stored in the ledger)
+    decision["_log"] = (office, st["file_name"], st["period"])
+    return decision
+
+
+def _log_decision(d: dict) -> None:
+    office, file_name, period = d.pop("_log")
     # %r: a file name is the office's text; newlines or terminal escapes in it must not forge log lines
-    log.info("%s %s %r (%s): %s, %d error(s), %d warning(s)", office, sub["submission_id"], st["file_name"],
-             st["period"], status, len(pf.errors), len(pf.warnings))
+    log.info("%s %s %r (%s): %s, %d error(s), %d warning(s)", office, d["submission_id"], file_name,
+             period, d["event"], d["errors"], d["warnings"])
 
 
-def _received(h: Home, state: L.LedgerState, item: dict, st: dict) -> dict:
-    """Give the file its seq and submission id (reusing them after a crash mid-decision)."""
-    for s in state.submissions.values():
-        if (s.office, s.file_name, s.sha256) == (st["office"], st["file_name"], st["sha256"]) and s.status == "received":
-            return {"submission_id": s.submission_id, "seq": s.seq, "received_at": s.received_at}
-    seq = state.next_seq
+def _received(index: _LedgerIndex, state: L.LedgerState, item: dict, st: dict, events: list[dict]) -> dict:
+    """Give the file its seq and submission id (reusing them after a crash mid-decision).
+    The 'received' event goes to `events`, appended to the ledger by the caller."""
+    key = (st["office"], st["file_name"], st["sha256"])
+    if (s := index.undecided.pop(key, None)) is not None:
+        return {"submission_id": s.submission_id, "seq": s.seq, "received_at": s.received_at}
+    seq = index.next_seq
+    index.next_seq += 1
     sub = {"submission_id": f"S{seq:06d}", "seq": seq, "received_at": sources.received_at(item["mtime"])}
     event = {
         "event": "received", **sub, "office": st["office"], "file_name": st["file_name"], "sha256": st["sha256"],
         "size": item["size"], "mtime": item["mtime"], "period": st["period"], "scope": st["scope"],
         "at": L.now_iso(),
     }
-    L.append(h.ledger, event)
-    checkpoint("load.received")
+    events.append(event)
     state.submissions[sub["submission_id"]] = L.Submission(
         sub["submission_id"], seq, st["office"], st["file_name"], st["sha256"], sub["received_at"],
         st["period"], st["scope"])
@@ -345,22 +424,23 @@ def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
     # and GX still validates a whole chunk per form. Decisions are the same as for one batch
     # (each load reads the ledger the previous one wrote), as when Airflow stages file by file.
     for start in range(0, len(refs), INTAKE_CHUNK):
-        staged = stage_files(home, refs[start:start + INTAKE_CHUNK], progress=progress, timings=timings)
+        staged = stage_files(home, refs[start:start + INTAKE_CHUNK], progress=progress, timings=timings,
+                             in_memory=True)
         t0 = time.perf_counter()
         docs: list[dict] = []
-        for o in offices:
-            mine = [s for s in staged if s["office"] == o]
-            if not mine and o in result["offices"]:
-                continue
-            _merge_office(result["offices"], o, load_staged(home, o, mine, docs_later=docs))
+        by_office = {o: [s for s in staged if s["office"] == o] for o in offices}
+        by_office = {o: mine for o, mine in by_office.items() if mine or o not in result["offices"]}
+        for o, out in load_offices(home, by_office, docs_later=docs).items():
+            _merge_office(result["offices"], o, out)
+        del staged, by_office  # the chunk's rows: freed before the next chunk is read
         timings["load"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         if docs:
             _publish_validation_docs(Home.at(home), docs)
         timings["data_docs"] += time.perf_counter() - t0
-    for o in offices:
-        if o not in result["offices"]:
-            result["offices"][o] = load_staged(home, o, [])
+    missing = [o for o in offices if o not in result["offices"]]
+    if missing:
+        result["offices"].update(load_offices(home, {o: [] for o in missing}))
     result["changed"] = any(v["changed"] for v in result["offices"].values())
     result["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return result

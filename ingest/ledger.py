@@ -39,6 +39,23 @@ def append(path: Path, event: dict) -> None:
         os.close(fd)
 
 
+def append_many(path: Path, events: list[dict]) -> None:
+    """Append events with one write and one fsync (a batch's decisions: each fsync costs ~1 ms)."""
+    if not events:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in events)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = "\n" + data  # end a line torn by a crash mid-append (see append)
+        os.write(fd, data.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def read(path: Path) -> list[dict]:
     if not path.exists():
         return []

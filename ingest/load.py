@@ -1,4 +1,4 @@
-"""Writing one decided submission into the raw layer: one transaction each.
+"""Writing decided submissions into the raw layer: one transaction per batch.
 
 Idempotent per submission id (rows of the id are deleted first), so a run
 interrupted anywhere can simply be re-run: the ledger says what was decided,
@@ -82,13 +82,12 @@ def _columns(cfg: Config, table: str) -> list[tuple[str, str]]:
     return fixed.get(table) or LINEAGE + form_columns(cfg.forms[table])
 
 
-def load_batch(con, cfg: Config, decided: list[tuple[dict, dict]], after_commit=None) -> None:
-    """Load decided submissions in order, ONE TRANSACTION PER SUBMISSION.
+def load_batch(con, cfg: Config, decided: list[tuple[dict, dict]]) -> None:
+    """Load decided submissions in ONE TRANSACTION: all of them or none.
 
-    The batch's rows are first staged in temp tables (one DataFrame scan per table); each
-    submission is then copied by insert-select inside its own transaction, so a crash leaves
-    every submission either wholly in or wholly out. `after_commit(i)` runs after the i-th
-    commit (the caller records the decision in the ledger there)."""
+    The batch's rows go to temp tables first (one DataFrame scan or COPY per table), then into
+    the raw tables by one insert-select each, inside the transaction, after the rows of any id
+    already there are deleted (a re-run after a crash: replace, never duplicate)."""
     con = db.wrap(con)  # DuckDB or PostgreSQL (PCVE_WAREHOUSE): the same steps on both
     per_sub = [_submission_tables(cfg, sub, staged) for sub, staged in decided]
     tables = sorted({t for d in per_sub for t in d})
@@ -96,22 +95,23 @@ def load_batch(con, cfg: Config, decided: list[tuple[dict, dict]], after_commit=
         stage = con.temp_table(f"stage_{t}", like=f"{RAW_SCHEMA}.{t}")
         rows = [r for d in per_sub for r in d.get(t, [])]
         _bulk_insert(con, t, _columns(cfg, t), rows, target=stage)
+    ids = [sub["submission_id"] for sub, _ in decided]
     existing = {r[0] for r in con.execute(f"select submission_id from {RAW_SCHEMA}.submissions").fetchall()}
-    for i, ((sub, _), d) in enumerate(zip(decided, per_sub, strict=True)):
-        sid = sub["submission_id"]
-        con.execute("begin")
-        try:
-            if sid in existing:
-                delete_submission(con, cfg, sid)  # a re-run after a crash: replace, never duplicate
-            for t in d:
-                con.execute(f"insert into {RAW_SCHEMA}.{t} select * from stage_{t} where submission_id = ?", [sid])
+    again = [sid for sid in ids if sid in existing]
+    con.execute("begin")
+    try:
+        if again:  # every id of the batch has its row in stage_submissions
+            ids_sql = f"select submission_id from {con.qualified_temp('stage_submissions')}"
+            for table in ["submissions", "submission_forms", "submission_issues", "validation_results", *cfg.forms]:
+                con.execute(f"delete from {RAW_SCHEMA}.{table} where submission_id in ({ids_sql})")
+        for t in tables:
+            con.execute(f"insert into {RAW_SCHEMA}.{t} select * from {con.qualified_temp(f'stage_{t}')}")
+        for _ in ids:
             checkpoint("load.in_transaction")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
-        if after_commit:
-            after_commit(i)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     for t in tables:
         con.execute(f"drop table if exists {con.qualified_temp(f'stage_{t}')}")
 
