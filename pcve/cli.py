@@ -387,6 +387,44 @@ def template(office: str, period: str, out: Path) -> None:
 
 
 @main.command()
+@home_option
+@click.option("--offices", type=click.IntRange(1, 500), default=20, show_default=True,
+              help="Offices: almaty, turkistan, then generated regions (monthly, Kazakh or Russian).")
+@click.option("--years", type=click.IntRange(1, 50), default=10, show_default=True,
+              help="Years of submissions, ending with --last-year.")
+@click.option("--rows-per-sheet", "rows", type=click.IntRange(1, 100_000), default=10, show_default=True,
+              help="Events rows per sheet (other forms scale with it, capped by their keys).")
+@click.option("--last-year", type=click.IntRange(2000, 2100), default=2024, show_default=True)
+@click.option("--bad-share", type=click.FloatRange(0, 1), default=0.03, show_default=True,
+              help="Share of extra broken workbooks (each an earlier draft of a period that then arrives valid).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files, byte for byte.")
+@json_option
+@_guard
+def synth(home: Path, offices: int, years: int, rows: int, last_year: int, bad_share: float, seed: int,
+          as_json: bool) -> None:
+    """Write realistic synthetic submissions (the benchmark's workload) into HOME/inbox/ and the
+    configuration of their offices and territories into HOME/config/.
+
+    Run them with: PCVE_CONFIG_DIR=HOME/config pcve run --home HOME"""
+    from pcve.demo_data import write_synth, write_synth_config
+
+    inbox = home / "inbox"
+    if inbox.exists() and any(inbox.iterdir()):
+        raise click.UsageError(f"{inbox} is not empty: choose a new --home (synth never mixes with real files)")
+    res = write_synth(inbox, offices, years, rows, seed, bad_share=bad_share, last_year=last_year)
+    config_dir = write_synth_config(res, home / "config")
+    out = {"home": str(home), "inbox": str(inbox), "config_dir": str(config_dir), "offices": len(res["offices"]),
+           "workbooks": res["workbooks"], "bad_workbooks": len(res["bad_files"]), "seed": seed,
+           "next": f"PCVE_CONFIG_DIR={config_dir} pcve run --home {home}"}
+
+    def render(d):
+        click.echo(f"{d['workbooks']} workbooks ({d['bad_workbooks']} broken on purpose) of {d['offices']} offices "
+                   f"in {d['inbox']}\nconfiguration in {d['config_dir']}\nnext: {d['next']}")
+
+    _emit(out, as_json, render)
+
+
+@main.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the suite files differ from config/forms.yml.")
 def suites(check: bool) -> None:
     """(Re)generate the GX suites in expectations/suites/ from config/forms.yml."""

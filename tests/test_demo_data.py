@@ -531,3 +531,29 @@ def test_synth_files_open_with_openpyxl_and_pandas(tmp_path):
     frames = pd.read_excel(res["files"][0], sheet_name=None, header=None, engine="openpyxl")
     assert set(frames) == {"Әңгімелесу", "Оңалту", "Іс-шаралар"}
     assert all(len(df) >= 5 for df in frames.values())
+
+
+def test_pcve_synth_command_writes_inbox_and_config(tmp_path):
+    """`pcve synth` (the benchmark's workload as a command): the same files as write_synth, plus the
+    offices' config, a JSON summary, and a refusal to write into a non-empty inbox."""
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from pcve.cli import main
+
+    home = tmp_path / "h"
+    args = ["synth", "--home", str(home), "--offices", "3", "--years", "1", "--rows-per-sheet", "4", "--seed", "5",
+            "--json"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    out = _json.loads(res.output)
+    ref = write_synth(tmp_path / "ref", offices=3, years=1, rows_per_sheet=4, seed=5)
+    assert out["workbooks"] == ref["workbooks"] == len(list((home / "inbox").rglob("*.xlsx")))
+    assert out["bad_workbooks"] == len(ref["bad_files"]) and out["offices"] == 3
+    for p in ref["files"]:
+        assert (home / "inbox" / p.relative_to(tmp_path / "ref")).read_bytes() == p.read_bytes()
+    cfg = load_config(out["config_dir"])
+    assert set(cfg.offices) == {"almaty", "turkistan", "astana"}
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "not empty" in again.output
