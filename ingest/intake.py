@@ -23,6 +23,7 @@ from ingest import sources
 from ingest.parse import FileParser, Issue, ParsedFile
 from pcve.config import Config, load_config
 from pcve.faults import checkpoint
+from pcve.faults import enabled as faults_enabled
 from pcve.home import Home
 from pcve.periods import parse_period, today_almaty
 
@@ -87,6 +88,8 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
     results: list[dict | None] = [None] * len(refs)
     slots: list[int] = []
     with _gc_paused():  # the chunk's rows are many small objects: see _gc_paused
+        workers = _parse_workers(len(refs))
+        jobs: list[tuple[int, dict, Path, str]] = []
         for n, ref in enumerate(refs):
             tmp, sha = sources.fetch(ref["location"], ref["path"], h.archive / ".incoming")
             checkpoint("stage.fetched")
@@ -94,16 +97,26 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
             checkpoint("stage.archived")
             if (ref["office"], ref["name"], sha) in decided:
                 results[n] = {**_ref_summary(ref), "sha256": sha, "skipped": "already processed"}
+                if progress:
+                    progress(1)
+            elif workers > 1:
+                jobs.append((n, ref, archived, sha))  # parsed below, by several processes
             else:
                 if ref["office"] not in parsers:  # built once per office: matchers index every name
                     parsers[ref["office"]] = FileParser(cfg, ref["office"])
-                parser = parsers[ref["office"]]
-                pf = parser.parse(archived, ref["name"])
+                pf = parsers[ref["office"]].parse(archived, ref["name"])
                 checkpoint("stage.parsed")
                 parsed.append((ref, pf, sha))
                 slots.append(n)
-            if progress:
-                progress(1)
+                if progress:
+                    progress(1)
+        if jobs:
+            for (n, ref, _, sha), pf in zip(jobs, _parse_in_processes(jobs, workers), strict=True):
+                checkpoint("stage.parsed")
+                parsed.append((ref, pf, sha))
+                slots.append(n)
+                if progress:
+                    progress(1)
         t_read = time.perf_counter()
         summaries = validate_batch(cfg, [pf for _, pf, _ in parsed], today) if parsed else []
         checkpoint("stage.validated")
@@ -135,6 +148,53 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
         timings["validate"] = timings.get("validate", 0.0) + t_validated - t_read
         timings["stage_write"] = timings.get("stage_write", 0.0) + time.perf_counter() - t_validated
     return results  # type: ignore[return-value]
+
+
+PARSE_POOL_MIN_FILES = 64  # below this, starting the processes costs more than they save
+
+
+def _parse_workers(n_files: int) -> int:
+    """Processes for reading and parsing a batch: the CPUs this process may use (at most 4), or
+    PCVE_PARSE_WORKERS; 1 (in this process) for small batches and under fault injection (its
+    checkpoints must fire in the process that is killed)."""
+    if n_files < PARSE_POOL_MIN_FILES or faults_enabled():
+        return 1
+    if env := os.getenv("PCVE_PARSE_WORKERS", "").strip():
+        return max(1, int(env))
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def _parse_in_processes(jobs: list[tuple[int, dict, Path, str]], workers: int):
+    """Parsed files in the jobs' order; each worker builds its FileParser per office once and only
+    reads files. Forked when this process runs no other thread (fast, nothing re-imported);
+    spawned otherwise (a fork copies locks that another thread, e.g. rich's refresh, may hold)."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pcve import config
+
+    # the parent's config dir, as it stands (a spawned worker would otherwise read it anew)
+    args = [(str(config.CONFIG_DIR), ref["office"], str(archived), ref["name"]) for _, ref, archived, _ in jobs]
+    chunk = max(1, min(16, len(args) // (workers * 4)))
+    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        yield from pool.map(_parse_job, args, chunksize=chunk)
+
+
+_worker_parsers: dict[tuple[str, str], FileParser] = {}
+
+
+def _parse_job(job: tuple[str, str, str, str]) -> ParsedFile:
+    config_dir, office, path, name = job
+    if (config_dir, office) not in _worker_parsers:
+        _worker_parsers[(config_dir, office)] = FileParser(load_config(config_dir), office)
+    return _worker_parsers[(config_dir, office)].parse(Path(path), name)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Crash anywhere, re-run, same answer (issue 8).
 
-- Fault injection: `pcve run` is killed with SIGKILL at 25 points of a run (pcve/faults.py:
+- Fault injection: `pcve run` is killed with SIGKILL at 23 points of a run (pcve/faults.py:
   PCVE_FAULT_POINT=<checkpoint>:<n>), in two chains of runs on two homes, each run resuming
   what the previous one left; after every kill what a reader can see must be whole; after the
   last, uninterrupted, run everything must equal an uninterrupted run on the same inbox:
@@ -53,13 +53,11 @@ CHAIN_INTAKE = [
     ("stage.validated:1", "between validation and load"),
     ("stage.staged:3", "3 of 6 staged results written"),
     ("load.received:2", "ledger 'received' (id, seq) for 2 submissions, nothing loaded"),
-    ("load.in_transaction:1", "inside the load transaction of S000001, before commit"),
-    ("load.committed:2", "S000002 committed, its ledger decision not written"),
+    ("load.in_transaction:1", "inside the batch's load transaction (both offices), before commit"),
+    ("load.committed:2", "batch committed, reports of the 1st file written, no decision in the ledger"),
     ("load.quarantined:1", "rejected file copied to quarantine, no report, no decision"),
-    ("load.reported:1", "reports written back to the office, decision not written"),
-    ("load.decided:2", "duplicate decided; staged file, checkpoint and Data Docs not done"),
-    ("load.in_transaction:1", "inside the Turkistan office's transaction (2nd office)"),
-    ("load.committed:1", "Turkistan submission committed, not decided"),
+    ("load.reported:1", "reports written back to the office, decisions not written"),
+    ("load.decided:2", "decisions written (one fsync); checkpoint and Data Docs not done"),
 ]
 # Chain B: kills after intake: dbt build, dbt docs, publish, extracts.
 CHAIN_BUILD = [

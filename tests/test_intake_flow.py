@@ -165,3 +165,39 @@ def test_a_crash_between_received_and_decision_resumes_with_the_same_id(home):
     res = load_staged(home.root, "almaty", staged)
     assert res["accepted"][0]["submission_id"] == "S000001"
     assert L.LedgerState.load(home.ledger).next_seq == 2
+
+
+def test_parsing_in_several_processes_gives_the_serial_result(tmp_path, monkeypatch):
+    """A large batch is read and parsed by a process pool: the staged results (rows, issues,
+    periods, each at its own file's slot) are exactly those of parsing in this process."""
+    from ingest import intake as intake_mod
+    from pcve.demo_data import write_synth, write_synth_config
+
+    res = write_synth(tmp_path / "inbox", offices=6, years=1, rows_per_sheet=5, seed=3, bad_share=0.05)
+    from pcve.config import load_config
+
+    monkeypatch.setattr("pcve.config.CONFIG_DIR", write_synth_config(res, tmp_path / "config"))
+    load_config.cache_clear()  # cached per argument: load_config() must read the synthetic offices
+    try:
+        _compare_pool_and_serial(tmp_path, monkeypatch, res, intake_mod)
+    finally:
+        load_config.cache_clear()  # later tests read the project's config again
+
+
+def _compare_pool_and_serial(tmp_path, monkeypatch, res, intake_mod):
+    refs = [{"office": p.parent.name, "location": str(p.parent), "path": str(p), "name": p.name,
+             "mtime": p.stat().st_mtime, "size": p.stat().st_size} for p in res["files"]]
+    assert len(refs) >= intake_mod.PARSE_POOL_MIN_FILES
+    runs = {}
+    for workers in ("2", "1"):
+        monkeypatch.setenv("PCVE_PARSE_WORKERS", workers)
+        assert intake_mod._parse_workers(len(refs)) == int(workers)
+        runs[workers] = stage_files(tmp_path / f"home{workers}", refs, in_memory=True)
+    keep = ("file_name", "office", "period", "scope", "rows", "issues", "summaries")
+    for a, b, ref in zip(runs["2"], runs["1"], refs, strict=True):
+        assert a["name"] == b["name"] == ref["name"]
+        assert {k: a["doc"][k] for k in keep} == {k: b["doc"][k] for k in keep}
+    bad = {p.name for p in res["bad_files"]}
+    flagged = {r["name"] for r in runs["2"] if r["errors"]}
+    assert flagged and flagged <= bad  # broken drafts found by the workers too (some only at decision)
+    assert intake_mod._parse_workers(intake_mod.PARSE_POOL_MIN_FILES - 1) == 1  # small batches: no pool
