@@ -39,11 +39,13 @@ def discover(home, office: str) -> list[dict]:
     if "://" not in location:
         Path(location).mkdir(parents=True, exist_ok=True)
     state = L.LedgerState.load(h.ledger)
+    # ledger names are privacy-masked (see _record_name); entries written before that hold the name as is
     done = {(e["office"], e["file_name"], e.get("size"), e.get("mtime")) for e in state.events
             if e.get("event") == "received" and state.submissions[e["submission_id"]].status in L.DECISIONS | {"voided"}}
     refs = []
     for f in sources.list_files(location):
-        if (office, f["name"], f["size"], f["mtime"]) in done:
+        if (office, _record_name(f["name"]), f["size"], f["mtime"]) in done or \
+                (office, f["name"], f["size"], f["mtime"]) in done:
             continue  # same name, size and time as a decided file: not read again
         refs.append({"office": office, "location": location, **f})
     refs.sort(key=lambda r: (r["mtime"], r["name"]))
@@ -95,7 +97,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
             checkpoint("stage.fetched")
             archived = sources.archive_file(tmp, sha, h.archive)
             checkpoint("stage.archived")
-            if (ref["office"], ref["name"], sha) in decided:
+            if (ref["office"], _record_name(ref["name"]), sha) in decided or (ref["office"], ref["name"], sha) in decided:
                 results[n] = {**_ref_summary(ref), "sha256": sha, "skipped": "already processed"}
                 if progress:
                     progress(1)
@@ -123,7 +125,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
         t_validated = time.perf_counter()
         for slot, (ref, pf, sha), summ in zip(slots, parsed, summaries, strict=True):
             staged = {
-                "ref": ref, "sha256": sha, "file_name": ref["name"], "office": ref["office"],
+                "ref": _ref_summary(ref), "sha256": sha, "file_name": _record_name(ref["name"]), "office": ref["office"],
                 "period": pf.period.token if pf.period else None, "scope": pf.scope,
                 "rows": _rows_json(pf),
                 "issues": [asdict(i) for i in pf.issues],
@@ -135,7 +137,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
             if in_memory:
                 result["doc"] = staged
             else:
-                path = _staged_path(h, ref["office"], sha, ref["name"])
+                path = _staged_path(h, ref["office"], sha, _record_name(ref["name"]))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".tmp")
                 tmp.write_text(json.dumps(staged, ensure_ascii=False), encoding="utf-8")
@@ -212,8 +214,18 @@ def _gc_paused():
 
 
 def _ref_summary(ref: dict) -> dict:
-    return {"office": ref["office"], "name": ref["name"], "mtime": ref["mtime"], "size": ref["size"],
-            "location": ref["location"], "path": ref["path"]}
+    # what Airflow keeps as XCom (a table): names privacy-masked like everywhere the pipeline writes them
+    return {"office": ref["office"], "name": _record_name(ref["name"]), "mtime": ref["mtime"], "size": ref["size"],
+            "location": ref["location"], "path": _record_name(ref["path"])}
+
+
+def _record_name(name: str) -> str:
+    """A file name as the pipeline records it (ledger, warehouse, reports, logs, quarantine, XCom):
+    IIN-shaped numbers and phones masked (privacy rule). Two names differing only there are
+    told apart by their bytes (sha256) or, at discovery, their size and time."""
+    from ingest.privacy import mask
+
+    return mask(name)
 
 
 def _parsed_from_staged(cfg: Config, st: dict) -> ParsedFile:

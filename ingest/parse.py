@@ -30,7 +30,7 @@ from ingest.normalise import (
     parse_quarter,
     stored_text,
 )
-from ingest.privacy import is_person_header, privacy_rule
+from ingest.privacy import is_person_header, mask, privacy_rule
 from ingest.reader import ReadError, Sheet, column_letter, read_file
 from pcve.config import Config, Form
 from pcve.periods import Period, period_from_filename
@@ -160,7 +160,7 @@ class FileParser:
             while tb and tb.tb_next:
                 tb = tb.tb_next
             where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
-            log.error("parser failed on %s: %s at %s", file_name, type(exc).__name__, where)
+            log.error("parser failed on %r: %s at %s", mask(file_name), type(exc).__name__, where)
             pf = ParsedFile(self.office.code, file_name, period_from_filename(file_name), "workbook")
             pf.issues.append(Issue("error", "internal_error", params={"detail": type(exc).__name__}))
             return pf

@@ -112,7 +112,9 @@ def read_spreadsheet(path: Path) -> list[Sheet]:
     except (ET.ParseError, zipfile.BadZipFile):  # not well-formed XML (or a DTD/entity trick): not a workbook
         raise ReadError("cannot_open") from None
     except Exception as exc:  # go on without merge/formula details, but say so
-        log.warning("could not scan %s for merges and formulas (%s)", path.name, type(exc).__name__)
+        from ingest.privacy import mask
+
+        log.warning("could not scan %r for merges and formulas (%s)", mask(path.name), type(exc).__name__)
         extra = {}
     try:
         wb = CalamineWorkbook.from_path(str(path))

@@ -91,8 +91,11 @@ _ESCAPES = {c: f"\\x{c:02x}" for c in range(32) if c != 9} | {0x7F: "\\x7f", 10:
 
 
 def _one_line(record: logging.LogRecord) -> bool:
+    from ingest.privacy import mask
+
     message = record.getMessage()
-    inert = message.translate(_ESCAPES)
+    # and IIN-shaped numbers and phones masked, whoever logs them (fsspec logs the paths it opens)
+    inert = mask(message.translate(_ESCAPES))
     if inert != message:
         record.msg, record.args = inert, ()
     return True

@@ -25,6 +25,7 @@ EVENTS_KK = ["Күні", "Аудан", "Іс-шара түрі", "Атауы", "
 OUTREACH_KK = ["Ай", "Аудан", "Бағыт", "Алғаш әңгімелесу жүргізілген ұстанушылар", "Әңгімелесулер саны"]
 IIN = "870412300123"
 PHONE = "+7 701 555 12 34"
+IIN_IN_NAME = "911231400456"  # in a file name only
 PERSON = "Жұмабекова Сәуле"
 PASSWD_MARK = "root:x:0:0"  # what an external entity pointing at /etc/passwd would pull in
 CANARY = "PCVE_CANARY_SHELL"  # a file a shell would create if a name were ever run
@@ -311,6 +312,10 @@ def all_hostile() -> list[Hostile]:
           cells={"Іс-шаралар!D2"}, secrets=(IIN,)),
         H("phone number in a cell", "phone 2017-03.xlsx", _good(3, f"Байланыс {PHONE}"), {"privacy_phone"},
           cells={"Іс-шаралар!D2"}, secrets=(PHONE, "555 12 34")),
+        H("an IIN and a phone in the file name (masked wherever the name is recorded)",
+          f"есеп 2018-02 жауапты {IIN_IN_NAME} тел 87015551234.xlsx",
+          xlsx({"Іс-шаралар": [EVENTS_KK, [date(2018, 2, 5), "Медеу", "семинар", "Семинар", 10]]}), None,
+          secrets=(IIN_IN_NAME, "87015551234")),
         H("a column of person names", "names 2017-03.xlsx",
           xlsx({"Іс-шаралар": [EVENTS_KK + ["Аты-жөні"],
                                [date(2017, 3, 5), "Медеу", "семинар", "Семинар", 10, PERSON]]}),
