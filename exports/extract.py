@@ -10,7 +10,11 @@ that period and only that period's rows; the manifest lists the offices left
 out and what they miss.
 
 A period whose content is unchanged is left untouched; a changed one is written
-as the next revision and swapped in atomically (:mod:`exports.revisions`).
+as the next revision and swapped in atomically (:mod:`exports.revisions`). A period
+whose *inputs* are unchanged is not even rendered: its input key (a digest of
+everything its files are made from, :class:`_InputKeys`) equals the one its
+intact current revision was rendered from (``input_key`` of the ministry's
+manifest, and ``<home>/state/export_inputs/``).
 Profiles: ``ministry`` (everything, ``conf_status`` F) and ``public``
 (:mod:`exports.suppression`), written by default to ``<home>/exports/`` and
 ``<home>/exports/public/``; ``out`` replaces that base folder. Ministry
@@ -21,8 +25,11 @@ extracts are then delivered to ``PCVE_MINISTRY_LOCATION`` when it is set
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import json
 import logging
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -126,8 +133,11 @@ def _read_warehouse(path: Path, target=None) -> _Warehouse:
 
     roots = {o: r["root_kato"] for o, r in offices.items()}
     rows: dict[str, list[Row]] = {}
+    parsed: dict[str, Period] = {}
     for m in mart:
-        p = parse_period(m["period_id"])
+        p = parsed.get(m["period_id"])
+        if p is None:
+            p = parsed[m["period_id"]] = parse_period(m["period_id"])
         value = None if m["value"] is None else Decimal(str(m["value"]))
         if m["unit"] == "percent" and m["numerator"] is not None and m["denominator"] is not None:
             # recomputed exactly from the summed parts (half-up, one decimal): no float rounding
@@ -266,7 +276,7 @@ def _changes(old: dict[tuple[str, str, str], str], rows: list[Row]) -> list[tupl
 
 def _summary_base(profile: str, base: Path) -> dict:
     return {"profile": profile, "base": str(base), "written": [], "unchanged": [], "skipped": [],
-            "delivery": []}
+            "delivery": [], "rendered": []}
 
 
 def _select(wh: _Warehouse, periods: list[str] | None, summary: dict, base: Path) -> list[str]:
@@ -316,6 +326,7 @@ def _period_rows(wh: _Warehouse, pid: str, profile: str, cache: dict | None) -> 
 
 
 _REPORT_MEMO = "report:published-rows"  # a key of the run cache no suppression key can equal (those are tuples)
+_PROGRAM = "report:program"  # the program's names, read once per run
 
 
 def _report(wh: _Warehouse, period: Period, profile: str, rows: list[Row], body: dict,
@@ -347,7 +358,7 @@ def _report(wh: _Warehouse, period: Period, profile: str, rows: list[Row], body:
         period=period, profile=profile, offices=info, rows=rows, history=history,
         submissions=body["submissions"], versions=versions, left_out=body["offices_left_out"],
         validation=body["validation"], plans=report.plans_from_terms(st.terms, st.units),
-        program=_program_names(),
+        program=cache[_PROGRAM] if cache is not None and _PROGRAM in cache else _program_names(),
         docs=None if profile == "public" else "../../docs",
         office_names={o: (r.get("name_kk") or o, r.get("name_ru") or o) for o, r in sorted(wh.offices.items())},
     ))
@@ -390,6 +401,200 @@ def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
     }
     files["report.html"] = _report(wh, period, profile, rows, body, cache)
     return rows, body, files
+
+
+# --- input keys: deciding "unchanged" without rendering -------------------------------------------
+
+#: Files besides exports/ whose code shapes the extract files (period ids, SDMX periods, sub-periods).
+_CODE_ALSO = ("pcve/periods.py",)
+_code_digest: str | None = None
+
+
+def code_version() -> str:
+    """A digest of the exporter: the source of every file under exports/ (and pcve/periods.py), the
+    version of the XLSX writer and of zlib. Any change to how the files are rendered changes it, so
+    every period is rendered again (and, its content unchanged, stays the same revision)."""
+    global _code_digest
+    if _code_digest is None:
+        import zlib
+        from importlib import metadata
+
+        here = Path(__file__).resolve().parent
+        files = sorted(p for p in here.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       and not p.name.startswith("."))
+        files += [here.parent / name for name in _CODE_ALSO]
+        h = hashlib.sha256()
+        for p in files:
+            h.update(f"{p.relative_to(here.parent)}\0".encode())
+            h.update(hashlib.sha256(p.read_bytes()).digest() if p.exists() else b"-")
+        try:
+            writer = metadata.version("xlsxwriter")
+        except metadata.PackageNotFoundError:
+            writer = "unknown"
+        h.update(f"xlsxwriter={writer};zlib={zlib.ZLIB_RUNTIME_VERSION}".encode())
+        _code_digest = h.hexdigest()
+    return _code_digest
+
+
+#: Every field of a Row, in order (its repr, without the field names and the dataclass machinery).
+_ROW_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Row)))
+
+
+def _canon(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=repr, separators=(",", ":")).encode("utf-8")
+
+
+class _InputKeys:
+    """The input key of a period: a sha256 over everything its folder is rendered from.
+
+    That is the period's rows of its complete offices and the completeness of every office (body,
+    offices left out), the rows its report shows of earlier periods (each as its own folder selects
+    them; in the public profile every complete office's rows and a year's quarters, which suppression
+    reads), the submissions, validation results, forms and versions the provenance and the report
+    read, the offices and indicator structure, the program's names, the profile and the exporter's
+    code (:func:`code_version`). Equal keys give equal files, so an intact revision recorded with the
+    same key is current without rendering anything. Digests of rows and submissions are computed once
+    per run and shared by every period that reads them."""
+
+    def __init__(self, wh: _Warehouse, profile: str, program: dict):
+        self.wh, self.profile = wh, profile
+        st = wh.structure
+        self.static = hashlib.sha256(_canon({
+            "code": code_version(), "profile": profile, "program": program, "offices": wh.offices,
+            "structure": {"terms": {k: sorted(v.items()) for k, v in st.terms.items()}, "units": st.units,
+                          "children": st.children, "roots": st.roots},
+        })).digest()
+        self._rows: dict[tuple[str, str], bytes] = {}
+        self._by_office: dict[str, dict[str, list[Row]]] = {}
+        self._subs: dict[str, list[tuple[object, object, bytes]]] = {}
+        for s in wh.submissions:
+            sid = s["submission_id"]
+            parts = [_canon(s), _canon(sorted(wh.forms.get(sid, [])))]
+            parts += sorted(_canon(v) for v in wh.validation.get(sid, []))  # read in no set order
+            self._add(self._subs, s, hashlib.sha256(b"\n".join(parts)).digest())
+        self._versions: dict[str, list[tuple[object, object, bytes]]] = {}
+        for v in wh.versions:
+            self._add(self._versions, v, hashlib.sha256(_canon(v)).digest())
+
+    @staticmethod
+    def _add(index: dict, rec: dict, digest: bytes) -> None:
+        try:
+            p = parse_period(str(rec["period"]))
+            span = (p.start, p.end)
+        except ValueError:
+            span = (None, None)  # never within a period, as _within says
+        index.setdefault(rec["office_code"], []).append((*span, digest))
+
+    def _row_digest(self, pid: str, office: str) -> bytes:
+        key = (pid, office)
+        if key not in self._rows:
+            if pid not in self._by_office:
+                groups: dict[str, list[Row]] = {}
+                for r in self.wh.rows.get(pid, []):
+                    groups.setdefault(r.office_code, []).append(r)
+                self._by_office[pid] = groups
+            fields = _ROW_FIELDS
+            text = repr([fields(r) for r in self._by_office[pid].get(office, [])])
+            self._rows[key] = hashlib.sha256(text.encode("utf-8")).digest()
+        return self._rows[key]
+
+    def _period_rows(self, h, pid: str, offices: list[str] | None) -> None:
+        """What _period_rows(pid) reads: the rows of its complete offices (only `offices` among them
+        when given: the ministry's history rows are filtered so), a year's quarters in public."""
+        wh = self.wh
+        complete = _complete_offices(wh, pid)
+        chosen = complete if offices is None else [o for o in offices if o in complete]
+        h.update(_canon([pid, complete, chosen]))
+        for o in chosen:
+            h.update(self._row_digest(pid, o))
+        if self.profile == "public":
+            period = parse_period(pid)
+            if period.kind == "year":
+                for q in period.sub_periods("quarter"):
+                    h.update(q.dhis2.encode())
+                    for o in chosen:
+                        h.update(self._row_digest(q.dhis2, o))
+
+    def key(self, pid: str) -> str:
+        wh = self.wh
+        period = parse_period(pid)
+        offices = _complete_offices(wh, pid)
+        h = hashlib.sha256(self.static)
+        h.update(_canon([pid, sorted(wh.completeness.get(pid, {}).items())]))
+        public = self.profile == "public"
+        # public: suppression protects every complete office's cells together, so all are read
+        self._period_rows(h, pid, None if public else offices)
+        for hp in report.history_periods(period):
+            self._period_rows(h, hp, None if public else offices)
+        for index in (self._subs, self._versions):
+            h.update(b"|")
+            h.update(b"".join(sorted(
+                digest for o in offices for start, end, digest in index.get(o, [])
+                if start is not None and period.start <= start and end <= period.end)))
+        return h.hexdigest()
+
+
+def _inputs_file(h: Home, base: Path) -> Path:
+    """Where the input keys of a base folder's revisions are remembered (in the home's state, never
+    in the extract tree: a public key is a digest of unsuppressed values)."""
+    return h.state / "export_inputs" / (hashlib.sha256(str(base).encode()).hexdigest()[:20] + ".json")
+
+
+def _load_inputs(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_inputs(path: Path, data: dict) -> None:
+    """Best effort: without the file the next run renders (and finds unchanged) what it cannot tell."""
+    import os
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not remember the extracts' input keys in %s: %s", path, exc)
+
+
+def _manifest_digest(folder: Path) -> str | None:
+    try:
+        return manifest.sha256((folder / "manifest.json").read_bytes())
+    except OSError:
+        return None
+
+
+def _recorded_keys(known: dict, pid: str, revision: int, folder: Path, m: dict) -> set:
+    """The input keys an intact revision is known to be rendered from: its manifest's, and the one
+    remembered for this very manifest (a revision whose content was found unchanged under another key,
+    e.g. after the exporter's code changed)."""
+    keys = {m.get("input_key")}
+    entry = known.get(pid)
+    if isinstance(entry, dict) and entry.get("revision") == revision \
+            and entry.get("manifest") == _manifest_digest(folder):
+        keys.add(entry.get("input_key"))
+    keys.discard(None)
+    return keys
+
+
+def _plan_by_inputs(base: Path, pid: str, input_key: str, known: dict) -> tuple[str, int, Path] | None:
+    """("unchanged" | "relink", N, folder) when revision N, intact, was rendered from `input_key`:
+    nothing to render. None: render, and let :func:`_plan` decide from the content."""
+    cur = revisions.current(base, pid)
+    if cur is not None:
+        rev, folder = cur
+        m = revisions.intact(folder)
+        if m is not None and input_key in _recorded_keys(known, pid, rev, folder, m):
+            return "unchanged", rev, folder
+        return None
+    last = revisions.latest_intact(base, pid)
+    if last is not None and input_key in _recorded_keys(known, pid, *last):
+        return "relink", last[0], last[1]
+    return None
 
 
 def _plan(base: Path, pid: str, new_key: str) -> tuple[str, int, Path | None]:
@@ -437,11 +642,14 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
          "unchanged": [{"period", "revision"}], "skipped": [{"period", "reason", ...}],
          "delivery": [{"period", "location", "status"}]}
 
+    plus ``"rendered"``: the periods whose files were rendered. A period is rendered only when its
+    input key (:class:`_InputKeys`) differs from the one its current revision was rendered from, or
+    that revision is not intact (damaged: repaired from the rendered files); the content key then
+    decides as before whether it is a new revision.
+
     Raises :class:`DeliveryError` (after writing everything) when a configured
     delivery to the ministry failed.
     """
-    from exports import delivery
-    from exports.suppression import SuppressionFailed
     from pcve import db
 
     if profile not in PROFILES:
@@ -457,44 +665,70 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
         revisions.clean_staging(base)  # work left by a killed run: never visible, never reused
         wh = _read_warehouse(h.warehouse, db.target(h.root))
         targets = _select(wh, periods, summary, base)
-        cache: dict = {}
-        for pid in targets:
+        cache: dict = {_PROGRAM: _program_names()}
+        inputs = _InputKeys(wh, profile, cache[_PROGRAM])
+        known_path = _inputs_file(h, base)
+        known = _load_inputs(known_path)
+        remember = dict(known)
+        try:
+            _write_periods(base, targets, profile, wh, cache, inputs, known, remember, summary, failures)
+        finally:
+            if remember != known:
+                _save_inputs(known_path, remember)
+    if failures:
+        raise DeliveryError("delivery to the ministry failed for " + "; ".join(failures), summary)
+    return summary
+
+
+def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse, cache: dict,
+                   inputs: _InputKeys, known: dict, remember: dict, summary: dict, failures: list) -> None:
+    from exports import delivery
+    from exports.suppression import SuppressionFailed
+
+    for pid in targets:
+        input_key = inputs.key(pid)
+        fast = _plan_by_inputs(base, pid, input_key, known)
+        if fast is not None:
+            action, revision, old_folder = fast
+        else:
             try:
                 rows, body, files = _build(wh, pid, profile, cache)
             except SuppressionFailed as exc:  # not published rather than published unsafely
                 summary["skipped"].append({"period": pid, "reason": f"public suppression failed: {exc}"})
                 continue
+            summary["rendered"].append(pid)
             new_key = manifest.content_key(body, {n: manifest.sha256(b) for n, b in files.items()})
             action, revision, old_folder = _plan(base, pid, new_key)
-            if action == "unchanged":
-                summary["unchanged"].append({"period": pid, "revision": revision})
-                folder = old_folder
-            elif action == "relink":
-                log.warning("%s/%s was missing: revision %d, intact and current, is linked again", base, pid, revision)
-                folder = revisions.relink(base, pid, revision)
-                summary["unchanged"].append({"period": pid, "revision": revision, "restored": "link"})
-            else:
-                n_changes = None
-                if old_folder is not None and (old_folder / "indicators.csv").exists():
-                    changes = _changes(_old_values(old_folder), rows)
-                    files["CHANGES.csv"] = formats.render_changes(changes)
-                    n_changes = len(changes)
-                files["manifest.json"] = manifest.finish(body, revision, files)
-                if action == "repair":
-                    log.warning("%s/%s (revision %d) was damaged: written again from the warehouse",
-                                base, pid, revision)
-                folder = revisions.publish(base, pid, revision, files, repair=action == "repair")
-                summary["written"].append({
-                    "period": pid, "revision": revision, "offices": [o["office_code"] for o in body["offices"]],
-                    "rows": len(rows), "changes": n_changes, **({"repaired": True} if action == "repair" else {}),
-                })
-            if profile == "ministry" and delivery.location():
-                try:
-                    summary["delivery"].append(delivery.deliver(pid, folder))
-                except Exception as exc:  # reported below, after every period is written
-                    failures.append(f"{pid}: {type(exc).__name__}: {exc}")
-                    summary["delivery"].append({"period": pid, "status": "failed",
-                                                "location": delivery.redacted(delivery.location())})
-    if failures:
-        raise DeliveryError("delivery to the ministry failed for " + "; ".join(failures), summary)
-    return summary
+        if action == "unchanged":
+            summary["unchanged"].append({"period": pid, "revision": revision})
+            folder = old_folder
+        elif action == "relink":
+            log.warning("%s/%s was missing: revision %d, intact and current, is linked again", base, pid, revision)
+            folder = revisions.relink(base, pid, revision)
+            summary["unchanged"].append({"period": pid, "revision": revision, "restored": "link"})
+        else:
+            n_changes = None
+            if old_folder is not None and (old_folder / "indicators.csv").exists():
+                changes = _changes(_old_values(old_folder), rows)
+                files["CHANGES.csv"] = formats.render_changes(changes)
+                n_changes = len(changes)
+            # the input key is not content (manifest.VOLATILE); a public folder does not carry it
+            # (a digest of unsuppressed values): it is remembered in the home's state only
+            files["manifest.json"] = manifest.finish(
+                body if profile == "public" else {**body, "input_key": input_key}, revision, files)
+            if action == "repair":
+                log.warning("%s/%s (revision %d) was damaged: written again from the warehouse",
+                            base, pid, revision)
+            folder = revisions.publish(base, pid, revision, files, repair=action == "repair")
+            summary["written"].append({
+                "period": pid, "revision": revision, "offices": [o["office_code"] for o in body["offices"]],
+                "rows": len(rows), "changes": n_changes, **({"repaired": True} if action == "repair" else {}),
+            })
+        remember[pid] = {"revision": revision, "manifest": _manifest_digest(folder), "input_key": input_key}
+        if profile == "ministry" and delivery.location():
+            try:
+                summary["delivery"].append(delivery.deliver(pid, folder))
+            except Exception as exc:  # reported below, after every period is written
+                failures.append(f"{pid}: {type(exc).__name__}: {exc}")
+                summary["delivery"].append({"period": pid, "status": "failed",
+                                            "location": delivery.redacted(delivery.location())})

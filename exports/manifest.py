@@ -13,7 +13,8 @@ import hashlib
 import json
 from importlib import metadata
 
-VOLATILE = ("revision", "versions", "files")
+#: Not content: the revision step, package versions, checksums, and the key of what it was rendered from.
+VOLATILE = ("revision", "versions", "files", "input_key")
 
 
 def sha256(data: bytes) -> str:

@@ -652,13 +652,25 @@ def _plan_section(office: Office, d: ReportData, cur: dict) -> str:
     return "".join(parts)
 
 
-def _trend_section(office: Office, d: ReportData) -> str:
+def _office_totals(rows: list[Row], memo: dict | None) -> dict[tuple[str, str], dict[str, Row]]:
+    """(office, kato) -> indicator -> row (the last one, as a dict comprehension keeps); `memo` (one
+    render) indexes each period's rows once, not once per office."""
+    if memo is not None and id(rows) in memo:
+        return memo[id(rows)][1]
+    index: dict[tuple[str, str], dict[str, Row]] = {}
+    for r in rows:
+        index.setdefault((r.office_code, r.kato), {})[r.indicator_code] = r
+    if memo is not None:
+        memo[id(rows)] = (rows, index)  # holds `rows`: its id stays its own while the memo lives
+    return index
+
+
+def _trend_section(office: Office, d: ReportData, memo: dict | None = None) -> str:
     quarters = trend_quarters(d.period)
     by_period: dict[str, dict] = {}
     for q in quarters:
         src = d.rows if q.dhis2 == d.period.dhis2 else d.history.get(q.dhis2, [])
-        by_period[q.dhis2] = {r.indicator_code: r for r in src
-                              if r.office_code == office.code and r.kato == office.root_kato}
+        by_period[q.dhis2] = _office_totals(src, memo).get((office.code, office.root_kato), {})
     # from the first quarter with data (an office that started later has no empty years in front)
     first = next((i for i, q in enumerate(quarters) if by_period[q.dhis2]), None)
     if first is None:
@@ -855,7 +867,7 @@ def _summary(d: ReportData) -> str:
     )
 
 
-def _office_section(office: Office, d: ReportData) -> str:
+def _office_section(office: Office, d: ReportData, memo: dict | None = None) -> str:
     cur = _by_key(d.rows)
     prev_p = previous_period(d.period)
     prev_rows = d.history.get(prev_p.dhis2)
@@ -869,7 +881,7 @@ def _office_section(office: Office, d: ReportData) -> str:
         f'<h3>{bi("indicators")}</h3>{_indicator_table(office, d, cur, prev, prev_p)}'
         f'<p class="note">{bi("change_note")}</p>'
         f'<h3>{bi("plan_title")}</h3>{_plan_section(office, d, cur)}'
-        f'<h3>{bi("trends")}</h3>{_trend_section(office, d)}'
+        f'<h3>{bi("trends")}</h3>{_trend_section(office, d, memo)}'
         f'<h3>{bi("territories")}</h3>{_heat_section(office, d, cur)}'
         f'<h3>{bi("completeness")}</h3>{_completeness_section(office, d)}'
         "</section>"
@@ -885,6 +897,7 @@ def render_report(d: ReportData) -> bytes:
                      else f'<span class="badge">{bi("ministry")}</span>')
     program = (f'<p class="subtitle"><span class="kk" lang="kk">{esc(prog_kk)}</span>'
                f'<span class="ru" lang="ru">{esc(prog_ru)}</span></p>') if prog_kk or prog_ru else ""
+    memo: dict = {}  # rows indexed once for every office's section
     doc = (
         "<!DOCTYPE html>\n"
         '<html lang="kk"><head><meta charset="utf-8">'
@@ -901,7 +914,7 @@ def render_report(d: ReportData) -> bytes:
         f"{profile_badge}</header>"
         f'<main><section class="summary"><h2><span lang="kk">{esc(T["summary"][0])}</span>'
         f'<span class="ru" lang="ru">{esc(T["summary"][1])}</span></h2>{_summary(d)}</section>'
-        + "".join(_office_section(o, d) for o in d.offices)
+        + "".join(_office_section(o, d, memo) for o in d.offices)
         + f'</main><footer>{bi("footer")}</footer>'
         f"<script>{LINK_FIX}</script>"
         "</body></html>\n"

@@ -826,3 +826,93 @@ def test_public_rerun_is_byte_identical(public_home, tmp_path_factory):
     write_extracts(home, profile="public", out=other, periods=["2017Q2", "2017"])
     for p in ("2017Q2", "2017"):
         assert folder_bytes(other / p) == folder_bytes(home / "exports" / "public" / p)
+
+
+# --- rendering only what changed (input keys) ------------------------------------------------------------
+
+def _year_home(tmp_path: Path) -> Path:
+    """almaty complete in every quarter of 2017 and in the year, turkistan in 2025Q1."""
+    base = synthetic_almaty(seed=7)
+    compl = [("almaty", p, 3, 3, True, "") for p in QUARTERS] + [("almaty", "2017", 12, 12, True, ""),
+                                                                  ("turkistan", "2025Q1", 1, 1, True, "")]
+    cells = synthetic_cells(base) + [c for c in SMALL_CELLS if c[3] == "2025Q1"]
+    make_warehouse(tmp_path / "warehouse.duckdb", cells, compl)
+    return tmp_path
+
+
+def _bump(home: Path, period: str, kato: str = ALMATY) -> None:
+    update_warehouse(home / "warehouse.duckdb",
+                     "update main.mart_indicator_values set numerator = numerator + 1, value = value + 1 "
+                     f"where indicator_code = 'OUT_CONVERSATIONS' and kato = '{kato}' and period_id = '{period}'")
+
+
+@pytest.mark.parametrize("profile", ["ministry", "public"])
+def test_only_periods_whose_inputs_changed_are_rendered(tmp_path: Path, profile: str):
+    home = _year_home(tmp_path)
+    first = write_extracts(home, profile=profile)
+    periods = [*QUARTERS, "2017", "2025Q1"]
+    assert sorted(first["rendered"]) == sorted(periods) and len(first["written"]) == 6
+    again = write_extracts(home, profile=profile)
+    assert again["rendered"] == [] and again["written"] == []
+    assert sorted(u["period"] for u in again["unchanged"]) == sorted(periods)
+
+    # a new value in 2017Q4 and so in the year 2017: only those two are rendered (2017Q4 is the last
+    # quarter: no later report shows it in its trend), and both become revision 2
+    _bump(home, "2017Q4")
+    _bump(home, "2017")
+    s = write_extracts(home, profile=profile)
+    assert s["rendered"] == ["2017Q4", "2017"]
+    assert [(w["period"], w["revision"]) for w in s["written"]] == [("2017Q4", 2), ("2017", 2)]
+    assert {u["period"]: u["revision"] for u in s["unchanged"]} == {
+        "2017Q1": 1, "2017Q2": 1, "2017Q3": 1, "2025Q1": 1}
+
+    # a quarter's value is also in the trend charts of the later quarters' reports and of its year's
+    # report: those are rendered too (their report.html does change), never 2017Q1 or 2025Q1
+    _bump(home, "2017Q2")
+    s = write_extracts(home, profile=profile)
+    assert s["rendered"] == ["2017Q2", "2017Q3", "2017Q4", "2017"]
+    assert [w["period"] for w in s["written"]] == s["rendered"]
+
+    # the input key is kept in the ministry's manifest, never in a public one (a digest of hidden values)
+    base = home / "exports" / ("public" if profile == "public" else "")
+    m = json.loads((base / "2017Q1" / "manifest.json").read_text(encoding="utf-8"))
+    assert ("input_key" in m) == (profile == "ministry")
+    assert write_extracts(home, profile=profile)["rendered"] == []
+
+
+def test_unchanged_period_with_a_damaged_file_is_repaired(home: Path):
+    write_extracts(home)
+    folder = home / "exports" / "2017Q1"
+    before = folder_bytes(folder)
+    (folder / "indicators.xlsx").write_bytes(b"tampered")
+    s = write_extracts(home)
+    assert s["rendered"] == ["2017Q1"]  # an intact revision is needed to skip rendering
+    assert s["written"] == [{"period": "2017Q1", "revision": 1, "offices": ["almaty"], "rows": 6, "changes": None,
+                             "repaired": True}]
+    assert [u["period"] for u in s["unchanged"]] == ["2025Q1"]
+    assert folder_bytes(home / "exports" / "2017Q1") == before  # the same revision, byte for byte
+    # a deleted file likewise
+    (home / "exports" / "2025Q1" / "report.html").unlink()
+    s = write_extracts(home)
+    assert s["rendered"] == ["2025Q1"] and s["written"][0]["repaired"] is True
+    # a lost link is restored without rendering anything
+    (home / "exports" / "2017Q1").unlink()
+    s = write_extracts(home)
+    assert s["rendered"] == [] and {"period": "2017Q1", "revision": 1, "restored": "link"} in s["unchanged"]
+    assert folder_bytes(home / "exports" / "2017Q1") == before
+
+
+def test_new_exporter_code_renders_again_but_keeps_the_revisions(home: Path, monkeypatch):
+    from exports import extract
+
+    write_extracts(home)
+    before = {p: folder_bytes(home / "exports" / p) for p in ("2017Q1", "2025Q1")}
+    monkeypatch.setattr(extract, "_code_digest", "another exporter")
+    s = write_extracts(home)
+    # every period rendered again, its content unchanged: the same revision, not a byte changed
+    assert s["rendered"] == ["2017Q1", "2025Q1"] and s["written"] == []
+    assert {p: folder_bytes(home / "exports" / p) for p in before} == before
+    # and the new key is remembered for these revisions (in the home's state): nothing to render now
+    assert write_extracts(home)["rendered"] == []
+    monkeypatch.undo()
+    assert write_extracts(home)["rendered"] == []  # the manifest's own key
