@@ -2,10 +2,12 @@
 
 - `build(home)` runs `dbt build` in-process (dbtRunner) on `<home>/warehouse.duckdb`, skipped when
   neither the raw layer, the dbt project nor the as-of date changed since the last successful build.
+  The unit tests (fixed inputs, not the warehouse's data) run only when the code they test changed.
 - `publish(home)` copies the built warehouse to `<home>/published/warehouse.duckdb` and writes the
   dimensions, facts and marts to `<home>/published/parquet/<model>.parquet`, both replaced
   atomically, so analysts never block the pipeline and never see a half-built state.
-- `docs(home)` writes the dbt documentation site to `<home>/docs/dbt/`.
+- `docs(home)` writes the dbt documentation site to `<home>/docs/dbt/`, again only when the project
+  or the warehouse's columns changed (new data alone leaves the documented schema as it was).
 
 All three take the home's writer lock (DuckDB allows one writing process). Heavy imports (dbt,
 duckdb) happen inside the functions so DAG files importing the pipeline parse fast.
@@ -37,6 +39,7 @@ _PROJECT_OUTPUTS = {"target", "logs", "dbt_packages", ".user.yml"}
 # Tables published as Parquet: the star schema and the marts (not staging or intermediate views).
 _PUBLISHED_PREFIXES = ("dim_", "fct_", "mart_")
 _BUILD_STATE = "dbt_build.json"
+_DOCS_STATE = "dbt_docs.json"
 _PUBLISH_STATE = "published.json"
 _MARTS = ("mart_indicator_values", "mart_submission_completeness")
 
@@ -154,6 +157,25 @@ def _fingerprint(h: Home, as_of: date) -> tuple[str, bool]:
     return fp, all(m in tables for m in _MARTS)
 
 
+def _code_key(h: Home) -> str:
+    """What the unit tests' outcome depends on: the dbt project, dbt and its adapter, the target.
+
+    Unit tests run on fixed inputs given in the project (not on the warehouse's data), so a build
+    on new data with the same code cannot change their result.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    t = db.target(h.root)
+    versions = []
+    for pkg in ("dbt-core", f"dbt-{t.kind}", t.kind if t.kind == "duckdb" else "psycopg2-binary"):
+        try:
+            versions.append(f"{pkg}={version(pkg)}")
+        except PackageNotFoundError:
+            versions.append(f"{pkg}=?")
+    payload = {"project": _project_hash(), "versions": versions, "target": t.kind}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def _dbt_args(h: Home, command: list[str], as_of: date) -> list[str]:
     t = db.target(h.root)
     return [
@@ -166,7 +188,12 @@ def _dbt_args(h: Home, command: list[str], as_of: date) -> list[str]:
         "--threads", os.getenv("PCVE_DBT_THREADS", "4") if t.is_postgres else "1",
         "--vars", json.dumps({"as_of": as_of.isoformat()}),
         "--no-use-colors",
-        "--quiet",
+        # No console logger (dbt formats and scrubs every event for it even with --quiet, only to drop
+        # it): failures reach the caller through WarehouseBuildError, with dbt's message per node.
+        # The file log keeps info level (each node's start, result and errors); debug level (every
+        # statement) costs about a second a build: PCVE_DBT_LOG_LEVEL_FILE=debug when troubleshooting.
+        "--log-level", "none",
+        "--log-level-file", os.getenv("PCVE_DBT_LOG_LEVEL_FILE", "info"),
     ]
 
 
@@ -223,7 +250,7 @@ def _node_label(result) -> str:
 def _summarise(res, command: str) -> dict:
     """Counts per resource type, warnings; raises WarehouseBuildError naming failing nodes."""
     results = list(getattr(res.result, "results", None) or [])
-    failed, skipped, warned = [], [], []
+    failed, skipped, warned, messages = [], [], [], []
     counts = {"models": 0, "tests": 0, "unit_tests": 0, "snapshots": 0, "seeds": 0}
     kinds = {"model": "models", "test": "tests", "unit_test": "unit_tests", "snapshot": "snapshots",
              "seed": "seeds"}
@@ -232,6 +259,9 @@ def _summarise(res, command: str) -> dict:
         kind = str(getattr(getattr(r, "node", None), "resource_type", "")).lower().split(".")[-1]
         if status in ("error", "fail", "runtime error"):
             failed.append(f"{_node_label(r)} ({kind}: {status})")
+            message = " ".join(str(getattr(r, "message", None) or "").split())
+            if message:
+                messages.append(f"{_node_label(r)}: {message[:300]}")
         elif status == "skipped":
             skipped.append(_node_label(r))
         else:
@@ -242,7 +272,8 @@ def _summarise(res, command: str) -> dict:
     if failed or not res.success:
         detail = "; ".join(failed) if failed else str(res.exception or "unknown error")
         more = f" ({len(skipped)} nodes skipped)" if skipped else ""
-        raise WarehouseBuildError(f"dbt {command} failed: {detail}{more}", failed)
+        why = ("\n" + "\n".join(messages[:20])) if messages else ""
+        raise WarehouseBuildError(f"dbt {command} failed: {detail}{more}{why}", failed)
     return {**counts, "tests": counts["tests"] + counts["unit_tests"], "data_tests": counts["tests"],
             "warnings": sorted(warned)}
 
@@ -262,6 +293,11 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
     Skipped (`{"built": False, "reason": ...}`) when the raw layer, the dbt project and the as-of date
     (completeness and lateness depend on it; default today in Asia/Almaty) are those of the last
     successful build and the marts exist. Raises WarehouseBuildError naming the failing nodes.
+
+    The unit tests run on fixed inputs of their own, not on the warehouse's data: they run when the
+    code they test (the dbt project, dbt, the adapter, the target) differs from that of the last
+    build in which they passed, and are left out of a build that only brings new data (or a new
+    as-of date), `force` included. Every data test runs in every build.
     """
     h = Home.at(home).ensure()
     day = _as_of(as_of)
@@ -273,6 +309,8 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
             return {"built": False, "reason": "raw layer, dbt project and as-of date unchanged since the "
                     f"last successful build ({last.get('built_at')})", "fingerprint": fp[:16]}
         started = time.monotonic()
+        code = _code_key(h)
+        unit_tests_current = last.get("unit_tests_passed_for") == code
         # Until it finishes, a build counts as failed: killed mid-way (kill -9, OOM, power) it leaves
         # the models half-replaced, and the state must not still vouch for the last good build.
         _write_state(h, _BUILD_STATE, {
@@ -283,7 +321,10 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
         try:
             with db.connect(h.root) as con:
                 con.analyze("raw")  # PostgreSQL: planner statistics for the new rows (a no-op on DuckDB)
-            res = _invoke(h, ["build"], day)
+            command = ["build", "--no-write-json"]  # nothing reads run_results/manifest.json of a build
+            if unit_tests_current:
+                command += ["--exclude-resource-type", "unit_test"]
+            res = _invoke(h, command, day)
             summary = _summarise(res, "build")
         except BaseException as exc:
             # dbt build replaces each model before testing it, so a failed build leaves the
@@ -299,10 +340,16 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
             "built": True, "as_of": day.isoformat(), "fingerprint": fp[:16],
             "seconds": round(time.monotonic() - started, 1),
         })
+        if unit_tests_current:
+            summary["unit_tests_skipped"] = ("dbt project, dbt and target unchanged since they last passed "
+                                             f"({last.get('unit_tests_passed_at')})")
         _write_state(h, _BUILD_STATE, {
             "fingerprint": fp, "as_of": day.isoformat(),
             "built_at": datetime.now().astimezone().isoformat(timespec="seconds"),
             **{k: summary[k] for k in ("models", "tests", "unit_tests", "snapshots")},
+            "unit_tests_passed_for": code,
+            "unit_tests_passed_at": (last.get("unit_tests_passed_at") if unit_tests_current
+                                     else datetime.now().astimezone().isoformat(timespec="seconds")),
         })
         return summary
 
@@ -491,22 +538,47 @@ def _publish_postgres(h: Home, built: dict) -> dict:
             "note": "PostgreSQL warehouse: analysts query it directly; no snapshot file"}
 
 
-def docs(home: str | os.PathLike, as_of: str | date | None = None) -> dict:
-    """`dbt docs generate` on the home's warehouse; the site is copied to `<home>/docs/dbt/`."""
+def _schema_fingerprint(h: Home) -> str:
+    """Hash of every column of the warehouse (what the docs' catalog lists), not of its data."""
+    with db.connect(h.root) as con:
+        rows = con.execute(
+            "select table_catalog, table_schema, table_name, column_name, data_type, ordinal_position "
+            "from information_schema.columns where table_schema not in ('information_schema', 'pg_catalog') "
+            "order by 1, 2, 3, 6").fetchall()
+    return hashlib.sha256(json.dumps([[str(v) for v in r] for r in rows]).encode("utf-8")).hexdigest()
+
+
+_DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+
+
+def docs(home: str | os.PathLike, as_of: str | date | None = None, force: bool = False) -> dict:
+    """`dbt docs generate` on the home's warehouse; the site is copied to `<home>/docs/dbt/`.
+
+    The site documents the project and the schema (models, columns, their types and tests), not the
+    data: it is generated again only when the dbt project, dbt, the target or the warehouse's columns
+    changed since it was written, or when it is missing (`{"docs": ..., "skipped": reason}` else).
+    """
     h = Home.at(home).ensure()
     day = _as_of(as_of)
     with h.writer_lock():
         _ensure_raw_layer(h)
+        out = h.docs / "dbt"
+        key = hashlib.sha256(f"{_code_key(h)}:{_schema_fingerprint(h)}".encode()).hexdigest()
+        last = _read_state(h, _DOCS_STATE)
+        present = [name for name in _DOCS_FILES if (out / name).is_file()]
+        if (not force and last.get("key") == key
+                and {"index.html", "manifest.json", "catalog.json"} <= set(present)):
+            return {"docs": str(out), "files": present, "skipped": "dbt project and warehouse schema "
+                    f"unchanged since the docs were generated ({last.get('generated_at')})"}
         res = _invoke(h, ["docs", "generate", "--static"], day)
         if not res.success:
             raise WarehouseBuildError(f"dbt docs generate failed: {res.exception or 'see ' + str(h.state / 'dbt_logs')}")
         src = h.state / "dbt_target"
-        out = h.docs / "dbt"
         tmp = h.docs / f".dbt.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         copied = []
-        for name in ("index.html", "static_index.html", "manifest.json", "catalog.json"):
+        for name in _DOCS_FILES:
             if (src / name).exists():
                 shutil.copy2(src / name, tmp / name)
                 copied.append(name)
@@ -515,4 +587,7 @@ def docs(home: str | os.PathLike, as_of: str | date | None = None) -> dict:
             os.replace(out, old)
         os.replace(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
+        _write_state(h, _DOCS_STATE, {
+            "key": key, "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        })
         return {"docs": str(out), "files": copied}

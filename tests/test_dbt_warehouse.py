@@ -192,8 +192,9 @@ def test_build_runs_every_model_and_test(built_home):
     # staging 7, intermediate 5, dimensions 9, facts 5, marts 2
     assert summary["models"] == 28
     assert summary["snapshots"] == 1
-    assert summary["unit_tests"] == 10
-    assert summary["data_tests"] >= 200
+    assert summary["unit_tests"] == 10 and "unit_tests_skipped" not in summary  # a new home: they run
+    # the not_null checks of a model are one not_null_columns test each (146 column checks in 35 nodes)
+    assert summary["data_tests"] >= 140
     assert summary["tests"] == summary["data_tests"] + summary["unit_tests"]
     # both offices sent something recently enough on the as-of date: no freshness warning
     assert summary["warnings"] == []
@@ -396,6 +397,21 @@ def test_failing_build_names_the_failing_nodes(tmp_path):
     assert state["failed"] is True and "stg_submissions__outreach_kato" in state["error"]
 
 
+def test_a_null_in_a_required_column_fails_the_build(tmp_path):
+    """The not_null checks folded into one not_null_columns test per model still fail the build."""
+    home = Home.at(tmp_path / "null").ensure()
+    make_raw_layer(home.warehouse)
+    con = duckdb.connect(str(home.warehouse))
+    # an outreach row without its direction: staging keeps it, the model's not_null check must not
+    con.execute("insert into raw.outreach values ('S000005', 'outreach', 98, ?, '2025-02-01', "
+                "null, 1, 1, 1)", [ALMALY])
+    con.close()
+    with pytest.raises(WarehouseBuildError) as err:
+        build(home.root, as_of=AS_OF)
+    assert any("not_null_columns_stg_submissions__outreach" in f for f in err.value.failed), err.value.failed
+    assert "got 1 result" in str(err.value).lower()  # dbt's own message per failing node
+
+
 def test_docs_site(built_home):
     home, _ = built_home
     out = docs(home.root, as_of=AS_OF)
@@ -412,6 +428,10 @@ def test_docs_site(built_home):
         documented = {k.lower() for k, c in node["columns"].items() if c["description"]}
         assert {k.lower() for k in catalog["nodes"][uid]["columns"]} == documented, uid
     assert "exposure.pcve.ministry_extract" in manifest["exposures"]
+    # the site documents the schema: with the project and the columns unchanged it is not generated again
+    again = docs(home.root, as_of=AS_OF)
+    assert "unchanged" in again["skipped"] and again["docs"] == out["docs"]
+    assert "skipped" not in docs(home.root, as_of=AS_OF, force=True)
 
 
 # --------------------------------------------------------------------------- publish
@@ -487,6 +507,9 @@ def test_republish_while_an_analyst_reads(built_home, tmp_path):
         rebuilt = build(home.root, as_of=date(2025, 9, 1))
         assert rebuilt["built"] is True
         assert rebuilt["warnings"] == ["warn_office_submissions_stale"]
+        # new data, same code: the unit tests (fixed inputs) passed on this code already, the data tests run
+        assert rebuilt["unit_tests"] == 0 and "unchanged" in rebuilt["unit_tests_skipped"]
+        assert rebuilt["data_tests"] == built_home[1]["data_tests"]
         started = time.monotonic()
         result = publish(home.root)  # must not wait for the analyst
         assert result["published"] is True and time.monotonic() - started < 30
