@@ -49,7 +49,63 @@ def check_warehouse(home) -> str | None:
         extra = len(set(rows) - set(decided))
         differ = sum(1 for k in set(rows) & set(decided) if rows[k] != decided[k])
         return f"raw layer disagrees with the ledger ({missing} missing, {extra} unknown, {differ} differ)"
+    if not t.is_postgres and _stamp(h) != _saved_stamp(h):
+        return _scan_tables(h)
     return None
+
+
+def _scan_tables(h: Home) -> str | None:
+    """Read every table of the DuckDB file to its last block: a file cut short can still open and
+    answer for the tables stored before the cut (the raw layer) while the marts are gone."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(h.warehouse), read_only=True)
+    except Exception as exc:
+        return f"warehouse cannot be opened ({type(exc).__name__})"
+    try:
+        tables = con.execute("select schema_name, table_name from duckdb_tables() where not temporary "
+                             "order by 1, 2").fetchall()
+        for schema, table in tables:
+            try:
+                con.execute(f'select count(*), bit_xor(hash(columns(*))) from "{schema}"."{table}"').fetchall()
+            except Exception as exc:
+                return f"warehouse table {schema}.{table} unreadable ({type(exc).__name__})"
+    finally:
+        con.close()
+    return None
+
+
+def _stamp(h: Home) -> list | None:
+    try:
+        st = h.warehouse.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _saved_stamp(h: Home) -> list | None:
+    import json
+
+    try:
+        return json.loads((h.state / "warehouse_stamp.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def stamp_warehouse(home) -> None:
+    """Record the warehouse file as this run leaves it (size, modification time): the next run reads
+    every table only when the file changed since (a crash mid-write, or damage from outside)."""
+    import json
+
+    h = Home.at(home)
+    stamp = _stamp(h)
+    if stamp is None:
+        return
+    tmp = h.state / "warehouse_stamp.json.tmp"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(json.dumps(stamp), encoding="utf-8")
+    os.replace(tmp, h.state / "warehouse_stamp.json")
 
 
 def discard_undecided(home) -> list[str]:

@@ -87,7 +87,7 @@ def overdue(home: str | Path, as_of: str | None = None) -> list[dict]:
 
 def rebuild(home: str | Path) -> dict:
     """Rebuild the warehouse from archive + ledger, then dbt build, publish, re-export."""
-    from ingest.rebuild import rebuild_raw
+    from ingest.rebuild import rebuild_raw, stamp_warehouse
     from pcve.home import Home
 
     h = Home.at(home)
@@ -96,6 +96,7 @@ def rebuild(home: str | Path) -> dict:
         summary["warehouse"] = build_warehouse(h.root, force=True)
         summary["published"] = publish(h.root)
         summary["exports"] = export(h.root)
+        stamp_warehouse(h.root)
     return summary
 
 
@@ -105,7 +106,7 @@ def run(home: str | Path, progress=None) -> dict:
     The summary carries each step's wall time in seconds under "timings"."""
     import time
 
-    from ingest.rebuild import check_warehouse, discard_undecided, rebuild_raw
+    from ingest.rebuild import check_warehouse, discard_undecided, rebuild_raw, stamp_warehouse
     from pcve.home import Home
 
     h = Home.at(home).ensure()
@@ -140,6 +141,7 @@ def run(home: str | Path, progress=None) -> dict:
         else:
             summary["exports"] = timed("exports", export, h.root)
             _save_exports_state(h, key, summary["exports"])
+        stamp_warehouse(h.root)  # the file as this run leaves it: the next run's check is cheap
     summary["timings"] = timings
     return summary
 
