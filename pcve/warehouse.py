@@ -2,7 +2,8 @@
 
 - `build(home)` runs `dbt build` in-process (dbtRunner) on `<home>/warehouse.duckdb`, skipped when
   neither the raw layer, the dbt project nor the as-of date changed since the last successful build.
-  The unit tests (fixed inputs, not the warehouse's data) run only when the code they test changed.
+  The unit tests (fixed inputs, not the warehouse's data) run only when the code they test changed;
+  when only data tables of the raw layer changed, only the nodes downstream of them are built.
 - `publish(home)` copies the built warehouse to `<home>/published/warehouse.duckdb` and writes the
   dimensions, facts and marts to `<home>/published/parquet/<model>.parquet`, both replaced
   atomically, so analysts never block the pipeline and never see a half-built state.
@@ -141,20 +142,47 @@ def _main_tables(con) -> list[str]:
     ).fetchall()]
 
 
-def _fingerprint(h: Home, as_of: date) -> tuple[str, bool]:
-    """(fingerprint of what a build depends on, whether the marts exist in the warehouse)."""
+# Schemas dbt builds into (see macros/generate_schema_name.sql and dbt_project.yml).
+_DBT_SCHEMAS = ("main", "staging", "intermediate", "snapshots")
+
+
+def _dbt_relations(con) -> list[str]:
+    """Every table and view dbt made (`schema.name`), to tell whether a model went missing."""
+    schemas = ", ".join(f"'{s}'" for s in _DBT_SCHEMAS)
+    return [f"{r[0]}.{r[1]}" for r in con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in ({schemas}) order by 1, 2"
+    ).fetchall()]
+
+
+def _build_parts(h: Home, as_of: date) -> dict:
+    """What a build depends on, part by part, and what the warehouse holds now.
+
+    `raw`: row count and content hash per raw table; `project`: hash of the dbt project; `as_of`;
+    `target` (PostgreSQL only); `relations`: the tables and views dbt made that exist now.
+    """
     t = db.target(h.root)
     con = db.connect(t=t)
     try:
         raw = _raw_fingerprint(con)
-        tables = set(_main_tables(con))
+        relations = _dbt_relations(con)
     finally:
         con.close()
     payload = {"raw": raw, "project": _project_hash(), "as_of": as_of.isoformat()}
     if t.is_postgres:
         payload["target"] = t.label()
-    fp = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
-    return fp, all(m in tables for m in _MARTS)
+    return {**payload, "relations": relations}
+
+
+def _digest(parts: dict) -> str:
+    payload = {k: parts[k] for k in ("raw", "project", "as_of", "target") if k in parts}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _fingerprint(h: Home, as_of: date) -> tuple[str, bool]:
+    """(fingerprint of what a build depends on, whether the marts exist in the warehouse)."""
+    parts = _build_parts(h, as_of)
+    return _digest(parts), all(f"main.{m}" in parts["relations"] for m in _MARTS)
 
 
 def _code_key(h: Home) -> str:
@@ -247,8 +275,37 @@ def _node_label(result) -> str:
     return getattr(node, "name", None) or getattr(node, "unique_id", None) or "?"
 
 
-def _summarise(res, command: str) -> dict:
-    """Counts per resource type, warnings; raises WarehouseBuildError naming failing nodes."""
+def _failing_rows(h: Home, results: list, limit: int = 3) -> dict[str, str]:
+    """The first rows a failed data test returned, by node name, for the error message.
+
+    A folded test (not_null_columns, unique_columns, relationships_columns, accepted_values_columns)
+    checks several columns in one node: its rows say which column broke and with which value, while
+    dbt's own message only counts them. Best effort: a query that fails here is left out.
+    """
+    tests = [r for r in results
+             if str(getattr(r.status, "value", r.status)).lower() == "fail"
+             and getattr(getattr(r, "node", None), "compiled_code", None)]
+    if not tests:
+        return {}
+    out = {}
+    try:
+        with db.connect(h.root, read_only=not db.target(h.root).is_postgres) as con:
+            for r in tests[:20]:
+                sql = r.node.compiled_code.strip().rstrip(";")
+                try:
+                    rows = con.query(f"select * from ({sql}) as failing limit {limit}")
+                except Exception:  # noqa: BLE001 - only a better message is lost (autocommit on PostgreSQL)
+                    continue
+                out[_node_label(r)] = "; ".join(
+                    ", ".join(f"{k}={v}" for k, v in row.items()) for row in rows)
+    except Exception:  # noqa: BLE001 - the warehouse cannot be opened: dbt's messages only
+        pass
+    return out
+
+
+def _summarise(res, command: str, h: Home | None = None) -> dict:
+    """Counts per resource type, warnings; raises WarehouseBuildError naming failing nodes (and, given
+    the home, the first failing rows of each failed test)."""
     results = list(getattr(res.result, "results", None) or [])
     failed, skipped, warned, messages = [], [], [], []
     counts = {"models": 0, "tests": 0, "unit_tests": 0, "snapshots": 0, "seeds": 0}
@@ -270,6 +327,10 @@ def _summarise(res, command: str) -> dict:
             if kind in kinds:
                 counts[kinds[kind]] += 1
     if failed or not res.success:
+        rows = _failing_rows(h, results) if h is not None and failed else {}
+        for label, sample in rows.items():
+            messages = [f"{m} First failing rows: {sample}" if m.startswith(f"{label}: ") else m
+                        for m in messages]
         detail = "; ".join(failed) if failed else str(res.exception or "unknown error")
         more = f" ({len(skipped)} nodes skipped)" if skipped else ""
         why = ("\n" + "\n".join(messages[:20])) if messages else ""
@@ -279,9 +340,62 @@ def _summarise(res, command: str) -> dict:
 
 
 def _dbt_checkpoint(event) -> None:
-    """Fault injection (pcve.faults): a crash point after each dbt node, mid-build."""
+    """Fault injection (pcve.faults): crash points after each dbt node, mid-build.
+
+    `dbt.node` counts every node of the process's dbt commands (its n-th hit moves whenever the
+    project gains or loses a node); `dbt.node.<unique_id>` names one node, e.g.
+    `dbt.node.model.pcve.mart_indicator_values:1` (after that model is built, before its tests) or
+    `…:2` (the same node again, in the `dbt docs generate` that follows a build).
+    """
     if event.info.name == "NodeFinished":
         checkpoint("dbt.node")
+        uid = getattr(getattr(event.data, "node_info", None), "unique_id", "")
+        if uid:
+            checkpoint(f"dbt.node.{uid}")
+
+
+# Raw tables mirrored from config/ (offices, territories, indicators, codes, calendar): the
+# dimensions are built from them alone. A change to one of them is a configuration change.
+_CONFIG_TABLE_PREFIX = "cfg_"
+
+
+def _selection(last: dict, parts: dict, code: str, force: bool) -> tuple[list[str], str]:
+    """(`--select` arguments for dbt build, [] = every node; why that selection).
+
+    A data-only change (same dbt project, dbt, adapter, target and as-of date as the last successful
+    build, which left every model in place; only data tables of the raw layer changed) builds the
+    nodes downstream of the changed raw tables: their staging views, facts and marts, and every
+    data test touching them, the relationships from the facts to the dimensions included. The
+    dimensions and the snapshot, built from the configuration tables alone, are then exactly what
+    the last build made, so they and their own tests are left as they are. Anything else builds all.
+    """
+    def full(why: str) -> tuple[list[str], str]:
+        return [], f"all (full build: {why})"
+
+    if force:
+        return full("forced")
+    if not last.get("raw") or not last.get("code"):
+        return full("no previous successful build to build upon")
+    if last.get("failed"):
+        return full("the last build failed or was interrupted")
+    if last["code"] != code:
+        return full("dbt project, dbt, adapter or target changed")
+    if last.get("as_of") != parts["as_of"]:
+        return full(f"as-of date changed ({last.get('as_of')} -> {parts['as_of']})")
+    if last.get("target") != parts.get("target"):
+        return full("another warehouse target")
+    missing = sorted(set(last.get("relations") or []) - set(parts["relations"]))
+    if missing or not last.get("relations"):
+        return full(f"models missing from the warehouse ({', '.join(missing[:5]) or 'unknown'})")
+    old, new = last["raw"], parts["raw"]
+    changed = sorted(t for t in set(old) | set(new) if old.get(t) != new.get(t))
+    config = [t for t in changed if t.startswith(_CONFIG_TABLE_PREFIX)]
+    if config:
+        return full(f"configuration changed (raw.{', raw.'.join(config)})")
+    if not changed:
+        return full("nothing changed in the raw layer")  # only reached when a mart went missing
+    select = [f"source:raw.{t}+" for t in changed]
+    return select, f"{' '.join(select)} (data-only change: only these raw data tables changed)"
 
 
 # --------------------------------------------------------------------------- public API
@@ -297,13 +411,22 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
     The unit tests run on fixed inputs of their own, not on the warehouse's data: they run when the
     code they test (the dbt project, dbt, the adapter, the target) differs from that of the last
     build in which they passed, and are left out of a build that only brings new data (or a new
-    as-of date), `force` included. Every data test runs in every build.
+    as-of date), `force` included.
+
+    When only data tables of the raw layer changed since the last successful build (same project,
+    versions, target, as-of date, configuration tables, every model still in place), only the nodes
+    downstream of the changed tables are built and tested (`--select source:raw.<table>+ …`): the
+    dimensions and the snapshot come from the configuration alone and stay as they were. Any other
+    change, `force`, or a failed or interrupted last build, builds and tests everything. The summary's
+    `selection` says which it was and why.
     """
     h = Home.at(home).ensure()
     day = _as_of(as_of)
     with h.writer_lock():
         _ensure_raw_layer(h)
-        fp, marts_exist = _fingerprint(h, day)
+        parts = _build_parts(h, day)
+        fp = _digest(parts)
+        marts_exist = all(f"main.{m}" in parts["relations"] for m in _MARTS)
         last = _read_state(h, _BUILD_STATE)
         if not force and last.get("fingerprint") == fp and marts_exist and not last.get("failed"):
             return {"built": False, "reason": "raw layer, dbt project and as-of date unchanged since the "
@@ -311,6 +434,7 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
         started = time.monotonic()
         code = _code_key(h)
         unit_tests_current = last.get("unit_tests_passed_for") == code
+        select, selection = _selection(last, parts, code, force)
         # Until it finishes, a build counts as failed: killed mid-way (kill -9, OOM, power) it leaves
         # the models half-replaced, and the state must not still vouch for the last good build.
         _write_state(h, _BUILD_STATE, {
@@ -322,10 +446,12 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
             with db.connect(h.root) as con:
                 con.analyze("raw")  # PostgreSQL: planner statistics for the new rows (a no-op on DuckDB)
             command = ["build", "--no-write-json"]  # nothing reads run_results/manifest.json of a build
+            if select:
+                command += ["--select", *select]
             if unit_tests_current:
                 command += ["--exclude-resource-type", "unit_test"]
             res = _invoke(h, command, day)
-            summary = _summarise(res, "build")
+            summary = _summarise(res, "build", h)
         except BaseException as exc:
             # dbt build replaces each model before testing it, so a failed build leaves the
             # warehouse half-rebuilt: remember that, so nothing publishes it and the next call builds.
@@ -337,16 +463,25 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
             raise
         checkpoint("build.done")
         summary.update({
-            "built": True, "as_of": day.isoformat(), "fingerprint": fp[:16],
+            "built": True, "as_of": day.isoformat(), "fingerprint": fp[:16], "selection": selection,
             "seconds": round(time.monotonic() - started, 1),
         })
         if unit_tests_current:
             summary["unit_tests_skipped"] = ("dbt project, dbt and target unchanged since they last passed "
                                              f"({last.get('unit_tests_passed_at')})")
+        if not select:  # what a full build made: a data-only build must find all of it in place
+            with db.connect(h.root) as con:
+                relations = _dbt_relations(con)
+        else:
+            relations = last["relations"]
         _write_state(h, _BUILD_STATE, {
             "fingerprint": fp, "as_of": day.isoformat(),
             "built_at": datetime.now().astimezone().isoformat(timespec="seconds"),
             **{k: summary[k] for k in ("models", "tests", "unit_tests", "snapshots")},
+            "selection": selection,
+            # the parts of the fingerprint, to tell a data-only change from any other next time
+            "raw": parts["raw"], "code": code, "relations": relations,
+            **({"target": parts["target"]} if "target" in parts else {}),
             "unit_tests_passed_for": code,
             "unit_tests_passed_at": (last.get("unit_tests_passed_at") if unit_tests_current
                                      else datetime.now().astimezone().isoformat(timespec="seconds")),

@@ -193,8 +193,10 @@ def test_build_runs_every_model_and_test(built_home):
     assert summary["models"] == 28
     assert summary["snapshots"] == 1
     assert summary["unit_tests"] == 10 and "unit_tests_skipped" not in summary  # a new home: they run
-    # the not_null checks of a model are one not_null_columns test each (146 column checks in 35 nodes)
-    assert summary["data_tests"] >= 140
+    # the not_null, unique, relationships and accepted_values checks of a model are one test node of
+    # each kind (not_null_columns, unique_columns, relationships_columns, accepted_values_columns)
+    assert summary["data_tests"] >= 110
+    assert summary["selection"].startswith("all (full build: ")  # a new home: nothing to build upon
     assert summary["tests"] == summary["data_tests"] + summary["unit_tests"]
     # both offices sent something recently enough on the as-of date: no freshness warning
     assert summary["warnings"] == []
@@ -387,14 +389,19 @@ def test_failing_build_names_the_failing_nodes(tmp_path):
     con.close()
     with pytest.raises(WarehouseBuildError) as err:
         build(home.root, as_of=AS_OF)
-    assert any("relationships_stg_submissions__outreach_kato" in f for f in err.value.failed)
-    assert "dbt build failed" in str(err.value) and "stg_submissions__outreach_kato" in str(err.value)
+    # the relationships of a model are one relationships_columns node, named after the model and its
+    # foreign keys; its failing rows (in the message) name the column, the orphan value and the parent
+    assert any(f.startswith("relationships_stg_submissions__outreach__kato (test: fail)") for f in err.value.failed), \
+        err.value.failed
+    message = str(err.value)
+    assert "dbt build failed" in message and "relationships_stg_submissions__outreach__kato" in message
+    assert "column_name=kato, orphan_value=999999999, missing_from=cfg_territories.kato, n_rows=1" in message
     # the half-rebuilt warehouse is never published, and the next call builds again instead of skipping
     refused = publish(home.root)
     assert refused["published"] is False and "failed" in refused["reason"]
     assert not (home.published / "warehouse.duckdb").exists()
     state = json.loads((home.state / "dbt_build.json").read_text(encoding="utf-8"))
-    assert state["failed"] is True and "stg_submissions__outreach_kato" in state["error"]
+    assert state["failed"] is True and "relationships_stg_submissions__outreach__kato" in state["error"]
 
 
 def test_a_null_in_a_required_column_fails_the_build(tmp_path):
@@ -410,6 +417,65 @@ def test_a_null_in_a_required_column_fails_the_build(tmp_path):
         build(home.root, as_of=AS_OF)
     assert any("not_null_columns_stg_submissions__outreach" in f for f in err.value.failed), err.value.failed
     assert "got 1 result" in str(err.value).lower()  # dbt's own message per failing node
+    assert "direction=None" in str(err.value)  # and the failing row: which column is null
+
+
+def test_new_data_alone_builds_only_what_depends_on_it(built_home, tmp_path):
+    """Only raw data tables changed (same project, versions, as-of date, configuration): the build selects
+    the nodes downstream of the changed tables. The dimensions and the snapshot (configuration only)
+    are left as they were; the facts' relationships to them still run and still fail the build."""
+    home0, _ = built_home
+    home = Home.at(tmp_path / "copy")
+    shutil.copytree(home0.root, home.root, symlinks=True)
+    (home.root / ".writer.lock").unlink(missing_ok=True)
+    dims_before = q(home, "select count(*) from main.dim_office")
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("insert into raw.submissions values ('S000011', 11, 'almaty', '2025-04', 'month', "
+                "'2025-04-01', '2025-04-30', 'workbook', 'almaty_2025-04.xlsx', ?, "
+                "'2025-05-15 09:00:00', 'accepted', 0, 0)", ["ab" * 32])
+    for f in FORMS:
+        con.execute("insert into raw.submission_forms values ('S000011', ?, ?, 1)", [f, f == "outreach"])
+    con.execute("insert into raw.outreach values ('S000011', 'outreach', 5, ?, '2025-04-01', "
+                "'islamic', 3, 9, 10)", [ALMALY])
+    con.close()
+    s = build(home.root, as_of=AS_OF)
+    assert s["built"] is True and "data-only change" in s["selection"], s["selection"]
+    assert "source:raw.outreach+" in s["selection"] and "source:raw.cfg_" not in s["selection"]
+    assert s["snapshots"] == 0 and s["models"] == 28 - 9  # the 9 dimensions are not rebuilt
+    assert 0 < s["data_tests"] < built_home[1]["data_tests"]
+    assert q(home, "select count(*) from main.dim_office") == dims_before
+    assert value(home, "OUT_PLAN_PCT", ALMALY, "202504") == (9, 10, Decimal("90.0"))
+    assert q(home, "select is_complete from main.mart_submission_completeness "
+                   "where office_code = 'almaty' and period_id = '202504'") == [(True,)]
+    assert build(home.root, as_of=AS_OF)["built"] is False
+
+    # a broken reference arriving with new data: the fact's relationships test runs and fails
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("update raw.outreach set direction = 'astrology' where submission_id = 'S000011'")
+    con.close()
+    with pytest.raises(WarehouseBuildError) as err:
+        build(home.root, as_of=AS_OF)
+    failed = " ".join(err.value.failed)
+    assert "relationships_fct_outreach__" in failed, failed
+    assert "column_name=direction_code, orphan_value=astrology, missing_from=dim_direction.direction_code" in \
+        str(err.value)
+    # the data fixed again: the last build failed, so this one builds (and tests) everything
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("update raw.outreach set direction = 'islamic' where submission_id = 'S000011'")
+    con.close()
+    s = build(home.root, as_of=AS_OF)
+    assert s["selection"] == "all (full build: the last build failed or was interrupted)"
+    assert s["models"] == 28 and s["snapshots"] == 1 and s["data_tests"] == built_home[1]["data_tests"]
+
+    # a configuration change (a code label) and a new as-of date: everything, too
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("update raw.cfg_codes set label_en = label_en || '.' where dimension = 'direction'")
+    con.close()
+    s = build(home.root, as_of=AS_OF)
+    assert s["selection"] == "all (full build: configuration changed (raw.cfg_codes))", s["selection"]
+    assert s["models"] == 28
+    s = build(home.root, as_of=date(2025, 5, 21))
+    assert s["selection"] == "all (full build: as-of date changed (2025-05-20 -> 2025-05-21))"
 
 
 def test_docs_site(built_home):

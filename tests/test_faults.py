@@ -62,8 +62,9 @@ CHAIN_INTAKE = [
 # Chain B: kills after intake: dbt build, dbt docs, publish, extracts.
 CHAIN_BUILD = [
     ("dbt.node:1", "dbt build, after its first node"),
-    ("dbt.node:150", "dbt build, half-way (models replaced, tests not run)"),
-    ("dbt.node:450", "dbt docs generate, after a successful build"),
+    # named nodes (pcve/warehouse.py: _dbt_checkpoint), not the n-th node: the count moves with the project
+    ("dbt.node.model.pcve.fct_outreach:1", "dbt build, half-way (models replaced, tests not run)"),
+    ("dbt.node.model.pcve.dim_office:2", "dbt docs generate, after a successful build"),
     ("publish.copied:1", "snapshot copied under a temp name"),
     ("publish.parquet:5", "5th Parquet file written into a new folder"),
     ("publish.snapshot:1", "new snapshot renamed in, Parquet not yet swapped"),
@@ -266,7 +267,7 @@ def _damage_garbage(home: Path) -> None:
 DAMAGE = {
     # name: (damage, recovery steps as (pcve args, kill point), messages expected as (step, stream, text))
     # killed after both marts are rebuilt, before their tests: the next run must build again
-    "missing": (_damage_missing, [(["rebuild"], "dbt.node:280"), (["run", "--json"], None)],
+    "missing": (_damage_missing, [(["rebuild"], "dbt.node.model.pcve.mart_indicator_values:1"), (["run", "--json"], None)],
                 [(0, "stdout", "damaged: warehouse file is missing")]),
     "truncated": (_damage_truncated, [(["rebuild"], None)],
                   [(0, "stdout", "damaged: warehouse"), (1, "stdout", "from the archive (warehouse")]),
