@@ -562,9 +562,11 @@ def _value_cell(r: Row | None, extra_cls: str = "") -> str:
     return f'<td class="{cls}"{_data_attrs(r)}>{esc(num(r.value, r.is_percent))}{parts}</td>'
 
 
-def _indicator_table(office: Office, d: ReportData, cur: dict, prev: dict | None, prev_p: Period) -> str:
+def _indicator_table(office: Office, d: ReportData, cur: dict, prev: dict | None, prev_p: Period,
+                     orows: list[Row]) -> str:
     root = office.root_kato
-    rows = [r for r in _catalogue(d.rows) if r.office_code == office.code]
+    rows = _catalogue(orows)  # this office's indicators (a catalogue of every office's rows would list
+    # only those the office happened to report first)
     pk, pr = period_name(d.period)
     qk, qr = period_name(prev_p)
     head = (
@@ -620,10 +622,10 @@ def _territories(office: Office, rows: list[Row]) -> list[Row]:
     return sorted(seen.values(), key=lambda r: (r.kato != office.root_kato, r.kato))
 
 
-def _plan_section(office: Office, d: ReportData, cur: dict) -> str:
+def _plan_section(office: Office, d: ReportData, cur: dict, orows: list[Row]) -> str:
     parts = []
     for pct_code in sorted(set(d.plans.values())):
-        prow = [r for r in d.rows if r.office_code == office.code and r.indicator_code == pct_code]
+        prow = [r for r in orows if r.indicator_code == pct_code]
         if not prow:
             continue
         meta = prow[0]
@@ -696,8 +698,7 @@ def _trend_section(office: Office, d: ReportData, memo: dict | None = None) -> s
             f'<p class="note">{bi("trends_note")}</p>')
 
 
-def _heat_section(office: Office, d: ReportData, cur: dict) -> str:
-    orows = [r for r in d.rows if r.office_code == office.code]
+def _heat_section(office: Office, d: ReportData, cur: dict, orows: list[Row]) -> str:
     terrs = _territories(office, orows)
     districts = [t for t in terrs if t.kato != office.root_kato]
     if not districts:
@@ -867,22 +868,39 @@ def _summary(d: ReportData) -> str:
     )
 
 
+def _by_office(rows: list[Row], memo: dict | None) -> dict[str, list[Row]]:
+    """office -> its rows in order, indexed once per render (`memo`), not once per office."""
+    key = ("by_office", id(rows))
+    if memo is not None and key in memo:
+        return memo[key][1]
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.office_code, []).append(r)
+    if memo is not None:
+        memo[key] = (rows, groups)  # holds `rows`: its id stays its own while the memo lives
+    return groups
+
+
 def _office_section(office: Office, d: ReportData, memo: dict | None = None) -> str:
-    cur = _by_key(d.rows)
+    memo = {} if memo is None else memo
+    if ("by_key", id(d.rows)) not in memo:
+        memo[("by_key", id(d.rows))] = (d.rows, _by_key(d.rows))
+    cur = memo[("by_key", id(d.rows))][1]
+    orows = _by_office(d.rows, memo).get(office.code, [])
     prev_p = previous_period(d.period)
     prev_rows = d.history.get(prev_p.dhis2)
-    prev = None if prev_rows is None else _by_key(r for r in prev_rows if r.office_code == office.code)
-    n_terr = len({r.kato for r in d.rows if r.office_code == office.code})
+    prev = None if prev_rows is None else _by_key(_by_office(prev_rows, memo).get(office.code, []))
+    n_terr = len({r.kato for r in orows})
     return (
         f'<section class="office" id="office-{esc(office.code)}" data-office="{esc(office.code)}">'
         f'<div class="office-head"><h2><span lang="kk">{esc(office.name_kk)}</span>'
         f'<span class="ru" lang="ru">{esc(office.name_ru)}</span></h2>'
         f'<div class="facts">КАТО {esc(office.root_kato)} · {bi("n_terr")}: {n_terr}</div></div>'
-        f'<h3>{bi("indicators")}</h3>{_indicator_table(office, d, cur, prev, prev_p)}'
+        f'<h3>{bi("indicators")}</h3>{_indicator_table(office, d, cur, prev, prev_p, orows)}'
         f'<p class="note">{bi("change_note")}</p>'
-        f'<h3>{bi("plan_title")}</h3>{_plan_section(office, d, cur)}'
+        f'<h3>{bi("plan_title")}</h3>{_plan_section(office, d, cur, orows)}'
         f'<h3>{bi("trends")}</h3>{_trend_section(office, d, memo)}'
-        f'<h3>{bi("territories")}</h3>{_heat_section(office, d, cur)}'
+        f'<h3>{bi("territories")}</h3>{_heat_section(office, d, cur, orows)}'
         f'<h3>{bi("completeness")}</h3>{_completeness_section(office, d)}'
         "</section>"
     )

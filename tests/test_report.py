@@ -361,6 +361,33 @@ def test_suppressed_values_set_no_scale_and_no_change():
     assert 'height="87.0"' in svg  # the one published bar spans the whole plot (128 - 15 - 26)
 
 
+def test_every_office_of_a_period_gets_its_whole_indicator_table():
+    """With several offices in one extract each section lists the office's own indicators (a
+    catalogue taken over every office's rows once listed only what an office happened to report first)."""
+    from decimal import Decimal
+
+    from exports import report
+    from exports.formats import Row
+
+    def row(code: str, office: str, kato: str, n: int) -> Row:
+        return Row(code, office, kato, "2020Q2", "2020-Q2", "Q", "persons", n, True, "city", Decimal(n), n, None)
+
+    codes = ["OUT_ADHERENTS", "REH_REHABILITATED", "EVT_SPORTS_TEAMS"]
+    rows = [row(c, o, k, i + 1) for o, k in (("abai", "100000000"), ("akmola", "110000000"))
+            for i, c in enumerate(codes)]
+    offices = [report.Office("abai", "Абай", "Абай", "100000000"), report.Office("akmola", "Ақмола", "Акмола", "110000000")]
+    d = report.ReportData(period=report.Period("quarter", 2020, 2), profile="ministry", offices=offices, rows=rows)
+    html_text = report.render_report(d).decode("utf-8")
+    sections = re.split(r'<section class="office"', html_text)[1:]
+    assert len(sections) == 2
+    for sec in sections:
+        table = sec.split("<h3>")[1]
+        assert all(f'data-indicator="{c}"' in table or c in table for c in codes), sec[:200]
+    # the same for both: two sections of the same shape
+    first, second = (sec.split("<h3>")[1].count("<tr") for sec in sections)
+    assert first == second >= len(codes)
+
+
 # --- (b) a real browser ------------------------------------------------------------------------------------
 
 def system_binary(name: str) -> str:
