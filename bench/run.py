@@ -58,10 +58,10 @@ def child_env(config_dir: Path | None = None, airflow_home: Path | None = None) 
 
 
 class _TreeSampler:
-    """Peak of the summed RSS of a process and all its descendants (parser workers, dbt), sampled
-    every 50 ms. rusage's ru_maxrss only gives the largest single process; the sum is what the
-    machine must hold. Shared copy-on-write pages of forked workers count once per process, so the
-    figure errs on the high side."""
+    """Peak of the summed memory of a process and all its descendants (parser and render workers),
+    sampled every 50 ms: PSS (proportional set size: a page shared by n processes counts 1/n in
+    each, so copy-on-write pages of forked workers count once), or RSS where PSS cannot be read.
+    rusage's ru_maxrss only gives the largest single process; the sum is what the machine holds."""
 
     def __init__(self, pid: int):
         import threading
@@ -87,7 +87,7 @@ class _TreeSampler:
                 break
             for pr in procs:
                 try:
-                    total += pr.memory_info().rss
+                    total += _pss(pr)
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
@@ -97,6 +97,18 @@ class _TreeSampler:
         self._stop.set()
         self._thread.join()
         return self.peak
+
+
+def _pss(proc) -> int:
+    """PSS in bytes from /proc/<pid>/smaps_rollup (cheap: one summary), else RSS."""
+    try:
+        with open(f"/proc/{proc.pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return proc.memory_info().rss
 
 
 def measure(cmd: list[str], env: dict, label: str) -> dict:
@@ -525,7 +537,7 @@ def report(res: dict) -> str:
     peak = max(largest["cold"].get("peak_tree", largest["cold"]["peak_rss"]),
                (largest.get("incremental") or {}).get("peak_tree", 0))
     rows_t.append(("peak memory <= 1 GiB at the largest size", f"pcve cold run at {largest['rows_per_sheet']} "
-                   "rows/sheet (whole process tree, summed RSS)", _fmt_mb(peak), peak <= T_PEAK_BYTES))
+                   "rows/sheet (whole process tree, summed PSS)", _fmt_mb(peak), peak <= T_PEAK_BYTES))
     g = res.get("growth", {})
     if g.get("intake_exponent") is not None:
         rows_t.append(("cost grows linearly with rows (exponent)", "marginal intake per workbook vs cells per "
@@ -603,7 +615,7 @@ def report(res: dict) -> str:
     parts = sorted({p for s in scales.values() for p in s["cold"].get("intake_timings", {})})
     for p in parts:
         row(f"&nbsp;&nbsp;&nbsp;&nbsp;intake: {p}", lambda s, p=p: _fmt_s(s["cold"]["intake_timings"].get(p)))
-    row("pcve cold run, peak RSS of the process tree (summed)", lambda s: _fmt_mb(s["cold"].get("peak_tree")))
+    row("pcve cold run, peak memory of the process tree (summed PSS)", lambda s: _fmt_mb(s["cold"].get("peak_tree")))
     row("pcve cold run, peak RSS of its largest process", lambda s: _fmt_mb(s["cold"]["peak_rss"]))
     row("pcve cold run: accepted / rejected", lambda s: f"{s['cold']['accepted']} / {s['cold']['rejected']}")
     row("pcve incremental run (1 new workbook), wall", lambda s: _fmt_s(s["incremental"]["wall"]))
@@ -680,9 +692,9 @@ def report(res: dict) -> str:
     w("")
     w("| | " + " | ".join(f"{scales[k]['rows_per_sheet']} rows/sheet" for k in keys) + " |")
     w("| --- | " + " | ".join("---" for _ in keys) + " |")
-    row("pcve cold, peak RSS (process tree, summed)", lambda s: _fmt_mb(s["cold"].get("peak_tree")))
+    row("pcve cold, peak memory (process tree, summed PSS)", lambda s: _fmt_mb(s["cold"].get("peak_tree")))
     row("pcve cold, peak RSS (largest process)", lambda s: _fmt_mb(s["cold"]["peak_rss"]))
-    row("pcve incremental, peak RSS (process tree, summed)", lambda s: _fmt_mb(s["incremental"].get("peak_tree")))
+    row("pcve incremental, peak memory (process tree, summed PSS)", lambda s: _fmt_mb(s["incremental"].get("peak_tree")))
     row("naive, peak RSS (sample)", lambda s: _fmt_mb(s["naive"]["peak_rss"]))
     row("cells per workbook", lambda s: f"{s['derived']['cells_per_wb']:.0f}")
     w("")

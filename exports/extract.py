@@ -703,22 +703,71 @@ def _write_all(h, base: Path, wh: _Warehouse, periods, profile: str, summary: di
         if remember != known:
             _save_inputs(known_path, remember)
 
+RENDER_POOL_MIN_PERIODS = 4  # fewer: rendering in this process costs less than starting workers
+
+_RENDER_STATE: tuple | None = None  # (warehouse, profile, cache) for forked render workers
+
+
+def _render(wh: _Warehouse, pids: list[str], profile: str, cache: dict):
+    """(rows, body, files) of each period in order, or its SuppressionFailed. Several periods are
+    rendered by forked worker processes (one per usable CPU, PCVE_RENDER_WORKERS): rendering is
+    pure Python, ~1 s a period at 20 offices. Forked, so the warehouse read once is shared, not
+    re-read or pickled; only when this process runs no other thread (a fork copies held locks)
+    and no fault injection is armed (its checkpoints must fire here)."""
+    import multiprocessing
+    import os
+    import threading
+
+    from pcve.faults import enabled as faults_enabled
+
+    workers = int(os.getenv("PCVE_RENDER_WORKERS", "0") or 0) or min(len(os.sched_getaffinity(0)), 4)
+    if (len(pids) < RENDER_POOL_MIN_PERIODS or workers < 2 or faults_enabled() or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        for pid in pids:
+            yield _render_one(wh, pid, profile, cache)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _RENDER_STATE
+    _RENDER_STATE = (wh, profile, cache)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield from pool.map(_render_in_worker, pids)
+    finally:
+        _RENDER_STATE = None
+
+
+def _render_in_worker(pid: str):
+    wh, profile, cache = _RENDER_STATE
+    return _render_one(wh, pid, profile, cache)
+
+
+def _render_one(wh: _Warehouse, pid: str, profile: str, cache: dict):
+    from exports.suppression import SuppressionFailed
+
+    try:
+        return _build(wh, pid, profile, cache)
+    except SuppressionFailed as exc:
+        return exc
+
+
 def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse, cache: dict,
                    inputs: _InputKeys, known: dict, remember: dict, summary: dict, failures: list) -> None:
     from exports import delivery
     from exports.suppression import SuppressionFailed
 
+    plans = {pid: (key := inputs.key(pid), _plan_by_inputs(base, pid, key, known)) for pid in targets}
+    built = _render(wh, [pid for pid in targets if plans[pid][1] is None], profile, cache)
     for pid in targets:
-        input_key = inputs.key(pid)
-        fast = _plan_by_inputs(base, pid, input_key, known)
+        input_key, fast = plans[pid]
         if fast is not None:
             action, revision, old_folder = fast
         else:
-            try:
-                rows, body, files = _build(wh, pid, profile, cache)
-            except SuppressionFailed as exc:  # not published rather than published unsafely
-                summary["skipped"].append({"period": pid, "reason": f"public suppression failed: {exc}"})
+            result = next(built)
+            if isinstance(result, SuppressionFailed):  # not published rather than published unsafely
+                summary["skipped"].append({"period": pid, "reason": f"public suppression failed: {result}"})
                 continue
+            rows, body, files = result
             summary["rendered"].append(pid)
             new_key = manifest.content_key(body, {n: manifest.sha256(b) for n, b in files.items()})
             action, revision, old_folder = _plan(base, pid, new_key)

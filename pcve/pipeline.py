@@ -112,12 +112,15 @@ def run(home: str | Path, progress=None) -> dict:
     h = Home.at(home).ensure()
     timings: dict[str, float] = {}
 
+    memory: dict[str, int] = {}
+
     def timed(name, fn, *a, **kw):
         t0 = time.perf_counter()
         try:
             return fn(*a, **kw)
         finally:
             timings[name] = round(time.perf_counter() - t0, 3)
+            memory[name] = _max_rss_mib()  # this process's peak so far: the step that raised it shows
 
     with h.writer_lock():
         summary: dict = {}
@@ -143,7 +146,14 @@ def run(home: str | Path, progress=None) -> dict:
             _save_exports_state(h, key, summary["exports"])
         stamp_warehouse(h.root)  # the file as this run leaves it: the next run's check is cheap
     summary["timings"] = timings
+    summary["peak_rss_mib"] = memory
     return summary
+
+
+def _max_rss_mib() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # Linux: KiB
 
 
 def _exports_state(h) -> dict:

@@ -280,6 +280,34 @@ def test_rerun_is_byte_identical(home: Path, tmp_path_factory):
     assert "2000-01-01T00:00:00Z" in core and core.count("2000-01-01T00:00:00Z") == 2
 
 
+def test_periods_rendered_by_worker_processes_are_byte_identical(home: Path, tmp_path_factory, monkeypatch):
+    """Many periods are rendered by forked workers: the same files, byte for byte, in the same order
+    of revisions as rendering them one by one in this process."""
+    import concurrent.futures
+
+    import exports.extract as extract
+
+    pools = []
+
+    class Spy(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *a, **kw):
+            pools.append(kw.get("max_workers"))
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Spy)
+    serial = tmp_path_factory.mktemp("serial")
+    monkeypatch.setenv("PCVE_RENDER_WORKERS", "1")
+    s1 = write_extracts(home, out=serial)
+    assert pools == []  # one worker: rendered here
+    monkeypatch.setenv("PCVE_RENDER_WORKERS", "2")
+    monkeypatch.setattr(extract, "RENDER_POOL_MIN_PERIODS", 1)
+    pooled = tmp_path_factory.mktemp("pooled")
+    s2 = write_extracts(home, out=pooled)
+    assert s1["rendered"] == s2["rendered"] == ["2017Q1", "2025Q1"]
+    assert {p: folder_bytes(pooled / p) for p in s2["rendered"]} == {p: folder_bytes(serial / p) for p in s1["rendered"]}
+    assert pools == [2]  # rendered by two forked workers
+
+
 def test_revision_and_changes_on_a_changed_value(home: Path):
     write_extracts(home)
     r1 = folder_bytes(home / "exports" / "2017Q1")
