@@ -52,6 +52,12 @@ def _context(cfg: Config):
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     _quiet_gx()  # GX sets its loggers up on import
+    try:  # GX's progress bars (off) still start tqdm's monitor thread, which would make the
+        import tqdm  # intake's parser pool spawn its workers instead of forking them
+
+        tqdm.tqdm.monitor_interval = 0
+    except ImportError:
+        pass
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     ds = ctx.data_sources.add_pandas("pcve_submissions")
