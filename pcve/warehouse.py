@@ -334,6 +334,9 @@ def _summarise(res, command: str, h: Home | None = None) -> dict:
         detail = "; ".join(failed) if failed else str(res.exception or "unknown error")
         more = f" ({len(skipped)} nodes skipped)" if skipped else ""
         why = ("\n" + "\n".join(messages[:20])) if messages else ""
+        if "Out of Memory" in f"{detail}{why}":
+            why += (f" (DuckDB's memory limit is {os.getenv('PCVE_DUCKDB_MEMORY_LIMIT', '384MB')}: raise it with "
+                    "PCVE_DUCKDB_MEMORY_LIMIT, e.g. 1GB, and run again)")
         raise WarehouseBuildError(f"dbt {command} failed: {detail}{more}{why}", failed)
     return {**counts, "tests": counts["tests"] + counts["unit_tests"], "data_tests": counts["tests"],
             "warnings": sorted(warned)}
