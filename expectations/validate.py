@@ -123,12 +123,15 @@ def _shown(row: dict, column: str | None):
     return value.strftime("%d.%m.%Y") if isinstance(value, date) else str(value)
 
 
-def validate_batch(cfg: Config, files: list[ParsedFile], today: date) -> list[list[ExpectationSummary]]:
+def validate_batch(cfg: Config, files: list[ParsedFile], today: date,
+                   file_results: str = "all") -> list[list[ExpectationSummary]]:
     """Validate every parsed file; append located issues to each file; return per-file summaries.
 
     Each file also gets `pf.validation`: per form, its own GX validation result (a JSON dict of
     an ExpectationSuiteValidationResult, cut out of the batch's), in which failing values are
     shown as the office wrote them and located by cell; privacy-flagged values never reach GX.
+    `file_results`: "all" (every file and form), "failed" (only forms with a failed expectation:
+    what the Data Docs show by default, ~50 result dicts per workbook spared) or "off".
     """
     summaries: list[list[ExpectationSummary]] = [[] for _ in files]
     by_form: dict[str, list[tuple[int, ParsedFile, dict]]] = {}
@@ -195,7 +198,8 @@ def validate_batch(cfg: Config, files: list[ParsedFile], today: date) -> list[li
                 summaries[fi].append(ExpectationSummary(form_name, conf.type, column, ok, n, len(hits)))
                 per_file_results[fi].append(_file_result(conf_json, ok, n, hits, raised))
         for fi, results in per_file_results.items():
-            files[fi].validation[form_name] = _suite_result(suite.name, files[fi], form_name, results, result)
+            if file_results == "all" or (file_results == "failed" and not all(r["success"] for r in results)):
+                files[fi].validation[form_name] = _suite_result(suite.name, files[fi], form_name, results, result)
     return summaries
 
 

@@ -123,7 +123,8 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
                 if progress:
                     progress(1)
         t_read = time.perf_counter()
-        summaries = validate_batch(cfg, [pf for _, pf, _ in parsed], today) if parsed else []
+        summaries = validate_batch(cfg, [pf for _, pf, _ in parsed], today,
+                                   file_results=data_docs_mode()) if parsed else []
         checkpoint("stage.validated")
         t_validated = time.perf_counter()
         for slot, (ref, pf, sha), summ in zip(slots, parsed, summaries, strict=True):
