@@ -140,7 +140,12 @@ def _read_warehouse(path: Path, target=None) -> _Warehouse:
     roots = {o: r["root_kato"] for o, r in offices.items()}
     rows: dict[str, list[Row]] = {}
     parsed: dict[str, Period] = {}
+    # names, codes and units repeat in every period's rows: one string object each, not one per row
+    # (the rows are held for the whole step, and forked render workers copy what they touch)
+    shared = {}
+    one = shared.setdefault
     for m in mart:
+        m = {k: one(v, v) if isinstance(v, str) else v for k, v in m.items()}
         p = parsed.get(m["period_id"])
         if p is None:
             p = parsed[m["period_id"]] = parse_period(m["period_id"])
