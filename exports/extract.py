@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import operator
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -720,12 +721,12 @@ def _render(wh: _Warehouse, pids: list[str], profile: str, cache: dict):
     re-read or pickled; only when this process runs no other thread (a fork copies held locks)
     and no fault injection is armed (its checkpoints must fire here)."""
     import multiprocessing
-    import os
     import threading
 
     from pcve.faults import enabled as faults_enabled
 
-    workers = int(os.getenv("PCVE_RENDER_WORKERS", "0") or 0) or min(len(os.sched_getaffinity(0)), 4)
+    workers = int(os.getenv("PCVE_RENDER_WORKERS", "0") or 0) or _workers_within_budget(
+        min(len(os.sched_getaffinity(0)), 4))
     if (len(pids) < RENDER_POOL_MIN_PERIODS or workers < 2 or faults_enabled() or threading.active_count() > 1
             or "fork" not in multiprocessing.get_all_start_methods()):
         for pid in pids:
@@ -740,6 +741,20 @@ def _render(wh: _Warehouse, pids: list[str], profile: str, cache: dict):
             yield from pool.map(_render_in_worker, pids)
     finally:
         _RENDER_STATE = None
+
+
+def _workers_within_budget(cpus: int) -> int:
+    """As many render workers as CPUs, but only as many as fit in the pipeline's memory budget
+    (PCVE_MEMORY_BUDGET_MB, default 1024): a forked worker copies the pages it touches (the rows it
+    reads, its own XLSX and report), measured at about a quarter of this process's resident size."""
+    budget = int(os.getenv("PCVE_MEMORY_BUDGET_MB", "1024") or 1024)
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            rss = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) // 1024
+    except (OSError, StopIteration, ValueError):
+        return 1  # cannot tell: render here
+    per_worker = max(100, rss // 4)
+    return max(1, min(cpus, (budget - rss) // per_worker))
 
 
 def _render_in_worker(pid: str):

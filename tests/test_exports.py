@@ -944,3 +944,15 @@ def test_new_exporter_code_renders_again_but_keeps_the_revisions(home: Path, mon
     assert write_extracts(home)["rendered"] == []
     monkeypatch.undo()
     assert write_extracts(home)["rendered"] == []  # the manifest's own key
+
+
+def test_render_workers_fit_the_memory_budget(monkeypatch):
+    """Workers are started only as far as the memory budget allows: none beyond what this process
+    already holds, as many as CPUs when the budget is ample."""
+    from exports.extract import _workers_within_budget
+
+    monkeypatch.setenv("PCVE_MEMORY_BUDGET_MB", "1")
+    assert _workers_within_budget(4) == 1
+    monkeypatch.setenv("PCVE_MEMORY_BUDGET_MB", "100000")
+    assert _workers_within_budget(4) == 4
+    assert _workers_within_budget(2) == 2
