@@ -761,7 +761,8 @@ def report(res: dict) -> str:
     w("```")
     w("")
     w("Raw figures of this run: `bench_results.json` in the work directory "
-      f"(`{res['work']}`, removed unless `--keep`).")
+      f"(`{res['work']}`, removed unless `--keep`); the committed run's copy is `bench/results/latest.json`, "
+      "from which `python -m bench.run --report-from bench/results/latest.json` writes this file again.")
     w("")
     return "\n".join(L)
 
@@ -786,9 +787,14 @@ def _cause(target: str, res: dict) -> str:
                 "At 10 rows per sheet the per-file parts weigh most; at 100 rows the per-cell parts, where the "
                 f"ratio to the floor is lower. Marginal parts: {top or 'n/a'}.")
     if "naive" in target:
-        return ("The naive per-workbook cost is dominated by openpyxl and ~3-4 GX validations per file; pcve's "
-                "per-workbook cost (above) is what limits the ratio, and in the whole-pipeline ratio the "
-                "dbt build, publish and extracts (the same for both) cap it.")
+        t = base["cold"]["timings"]
+        down = sum(t.get(k, 0.0) for k in ("dbt_build", "publish", "exports"))
+        return ("The naive per-workbook cost is dominated by openpyxl and ~3-4 GX validations per file; in the "
+                f"whole-pipeline ratio the dbt build, publish and extracts ({_fmt_s(down)} of pcve's "
+                f"{_fmt_s(base['cold']['wall'])}: dbt {_fmt_s(t.get('dbt_build'))}, extracts "
+                f"{_fmt_s(t.get('exports'))}) are added unchanged to both sides and cap it. The extracts are "
+                "rendered in this process: parallel render workers are started only within "
+                "PCVE_MEMORY_BUDGET_MB (1024 by default), which the process already nearly fills at this size.")
     exports_why = ("The extracts step reads the warehouse and computes each period's input key (a digest of what "
                    "its files are rendered from) every time something changed, then renders only the periods "
                    "whose key changed: the new workbook's quarter and year, and later periods whose report "
