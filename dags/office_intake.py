@@ -127,14 +127,16 @@ def office_intake():
             by_office.setdefault(item["office"], []).append(item["staged"])
         return [{"office": o, "staged": s} for o, s in by_office.items() if s]
 
-    @task(**IO_RETRIES, multiple_outputs=False, pool=WRITER_POOL, outlets=[OFFICE_ALIAS],
-          map_index_template="{{ task.op_kwargs['office'] }}")
-    def load(office: str, staged: list[dict], outlet_events=None) -> dict:
-        summary = pipeline.load(home(), office, staged)
-        accepted = _accepted_count(summary)
-        if accepted:
-            outlet_events[OFFICE_ALIAS].add(office_asset(office), extra={"accepted": accepted})
-        return summary
+    # One task for every office, in the offices' order (not mapped): writes are serialised anyway
+    # (one writer), and submission ids must not depend on which office's task the scheduler ran first.
+    @task(**IO_RETRIES, multiple_outputs=False, pool=WRITER_POOL, outlets=[OFFICE_ALIAS])
+    def load(grouped: list[dict], outlet_events=None) -> dict:
+        summaries = pipeline.load_all(home(), grouped or [])
+        for office, summary in summaries.items():
+            accepted = _accepted_count(summary)
+            if accepted:
+                outlet_events[OFFICE_ALIAS].add(office_asset(office), extra={"accepted": accepted})
+        return summaries
 
     # The failed task already alerted: this one only marks the run failed, without a second alert.
     @task(**NO_RETRIES, multiple_outputs=False, trigger_rule="one_failed", on_failure_callback=None)
@@ -148,7 +150,7 @@ def office_intake():
     files = list_files(discovered)
     staged = stage.expand_kwargs(files)
     grouped = group_by_office(offices, staged)
-    loaded = load.expand_kwargs(grouped)
+    loaded = load(grouped)
     [offices, discovered, files, staged, grouped, loaded] >> fail_if_any_task_failed()
 
 

@@ -43,6 +43,14 @@ def load(home: str | Path, office: str, staged: list[dict]) -> dict:
     return load_staged(home, office, staged)
 
 
+def load_all(home: str | Path, grouped: list[dict]) -> dict[str, dict]:
+    """Decide and load the staged files of several offices ([{"office", "staged"}], in that order)
+    in one transaction: submission ids follow the offices' order, whatever runs first elsewhere."""
+    from ingest.intake import load_offices
+
+    return load_offices(home, {g["office"]: g["staged"] for g in grouped})
+
+
 def intake(home: str | Path, only_offices: list[str] | None = None, progress=None) -> dict:
     """discover + stage (validated in batches) + load, for every office."""
     from ingest.intake import intake as _intake
