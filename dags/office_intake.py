@@ -23,7 +23,7 @@ One run: for every configured office (`config/offices.yml`, mapped at run time o
 `pcve.pipeline.offices()`), find the new files in its source, then **stage** each file
 (archive by sha256, parse, validate with GX; mapped over files, so one broken file fails
 only its own task instance), then **load** each office's staged files in order
-(accept/reject, one transaction per submission, quarantine + error report).
+(accept/reject, one transaction for the batch, quarantine + error report).
 
 | task | calls | retries | pool |
 |---|---|---|---|
@@ -32,7 +32,7 @@ only its own task instance), then **load** each office's staged files in order
 | `list_files` | flattens the discovered files | none | – |
 | `stage` (one per file) | `pipeline.stage(home, file_ref)` | **none** (validation) | – |
 | `group_by_office` | staged results per office, in discovery order | none | – |
-| `load` (one per office) | `pipeline.load(home, office, staged)` | I/O backoff | `pcve_warehouse_writer` |
+| `load` (every office, in order) | `pipeline.load_all(home, grouped)` | I/O backoff | `pcve_warehouse_writer` |
 | `fail_if_any_task_failed` | fails the run when any task failed | none | – |
 
 **Assets.** `load` updates the asset `pcve://office/<office>` (through the alias
@@ -63,7 +63,7 @@ def _file_label(ref: dict) -> str:
 
 
 def _accepted_count(summary) -> int:
-    """How many submissions `pipeline.load` accepted (an int, or a list of accepted ids)."""
+    """How many submissions an office's load summary accepted (an int, or a list of accepted ids)."""
     if not isinstance(summary, dict):
         return 0
     accepted = summary.get("accepted", 0)

@@ -721,14 +721,12 @@ def _render(wh: _Warehouse, pids: list[str], profile: str, cache: dict):
     re-read or pickled; only when this process runs no other thread (a fork copies held locks)
     and no fault injection is armed (its checkpoints must fire here)."""
     import multiprocessing
-    import threading
 
     from pcve.faults import enabled as faults_enabled
+    from pcve.procs import can_fork, usable_cpus
 
-    workers = int(os.getenv("PCVE_RENDER_WORKERS", "0") or 0) or _workers_within_budget(
-        min(len(os.sched_getaffinity(0)), 4))
-    if (len(pids) < RENDER_POOL_MIN_PERIODS or workers < 2 or faults_enabled() or threading.active_count() > 1
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    workers = int(os.getenv("PCVE_RENDER_WORKERS", "0") or 0) or _workers_within_budget(usable_cpus())
+    if len(pids) < RENDER_POOL_MIN_PERIODS or workers < 2 or faults_enabled() or not can_fork():
         for pid in pids:
             yield _render_one(wh, pid, profile, cache)
         return

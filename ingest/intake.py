@@ -167,11 +167,9 @@ def _parse_workers(n_files: int) -> int:
         return 1
     if env := os.getenv("PCVE_PARSE_WORKERS", "").strip():
         return max(1, int(env))
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 4))
+    from pcve.procs import usable_cpus
+
+    return usable_cpus()
 
 
 def _parse_in_processes(jobs: list[tuple[int, dict, Path, str]], workers: int):
@@ -179,16 +177,15 @@ def _parse_in_processes(jobs: list[tuple[int, dict, Path, str]], workers: int):
     reads files. Forked when this process runs no other thread (fast, nothing re-imported);
     spawned otherwise (a fork copies locks that another thread, e.g. rich's refresh, may hold)."""
     import multiprocessing
-    import threading
     from concurrent.futures import ProcessPoolExecutor
 
     from pcve import config
+    from pcve.procs import can_fork
 
     # the parent's config dir, as it stands (a spawned worker would otherwise read it anew)
     args = [(str(config.CONFIG_DIR), ref["office"], str(archived), ref["name"]) for _, ref, archived, _ in jobs]
     chunk = max(1, min(16, len(args) // (workers * 4)))
-    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() \
-        else "spawn"
+    method = "fork" if can_fork() else "spawn"
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
         yield from pool.map(_parse_job, args, chunksize=chunk)
 

@@ -13,8 +13,13 @@ from pcve.config import Config
 from pcve.faults import checkpoint
 
 
+def submission_tables(cfg: Config) -> list[str]:
+    """The raw tables whose rows belong to a submission (its id in `submission_id`)."""
+    return ["submissions", "submission_forms", "submission_issues", "validation_results", *cfg.forms]
+
+
 def delete_submission(con, cfg: Config, submission_id: str) -> None:
-    for table in ["submissions", "submission_forms", "submission_issues", "validation_results", *cfg.forms]:
+    for table in submission_tables(cfg):
         con.execute(f"delete from {RAW_SCHEMA}.{table} where submission_id = ?", [submission_id])
 
 
@@ -102,7 +107,7 @@ def load_batch(con, cfg: Config, decided: list[tuple[dict, dict]]) -> None:
     try:
         if again:  # every id of the batch has its row in stage_submissions
             ids_sql = f"select submission_id from {con.qualified_temp('stage_submissions')}"
-            for table in ["submissions", "submission_forms", "submission_issues", "validation_results", *cfg.forms]:
+            for table in submission_tables(cfg):
                 con.execute(f"delete from {RAW_SCHEMA}.{table} where submission_id in ({ids_sql})")
         for t in tables:
             con.execute(f"insert into {RAW_SCHEMA}.{t} select * from {con.qualified_temp(f'stage_{t}')}")

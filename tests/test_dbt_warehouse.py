@@ -186,6 +186,19 @@ def value(home: Home, indicator: str, kato: str, period: str):
 # --------------------------------------------------------------------------- build
 
 
+
+def _add_april_workbook(warehouse) -> None:
+    """A late April 2025 Almaty workbook in the raw layer: one submission and one outreach row."""
+    con = duckdb.connect(str(warehouse))
+    con.execute("insert into raw.submissions values ('S000011', 11, 'almaty', '2025-04', 'month', "
+                "'2025-04-01', '2025-04-30', 'workbook', 'almaty_2025-04.xlsx', ?, "
+                "'2025-05-15 09:00:00', 'accepted', 0, 0)", ["ab" * 32])
+    for f in FORMS:
+        con.execute("insert into raw.submission_forms values ('S000011', ?, ?, 1)", [f, f == "outreach"])
+    con.execute("insert into raw.outreach values ('S000011', 'outreach', 5, ?, '2025-04-01', "
+                "'islamic', 3, 9, 10)", [ALMALY])
+    con.close()
+
 def test_build_runs_every_model_and_test(built_home):
     _, summary = built_home
     assert summary["built"] is True
@@ -429,15 +442,7 @@ def test_new_data_alone_builds_only_what_depends_on_it(built_home, tmp_path):
     shutil.copytree(home0.root, home.root, symlinks=True)
     (home.root / ".writer.lock").unlink(missing_ok=True)
     dims_before = q(home, "select count(*) from main.dim_office")
-    con = duckdb.connect(str(home.warehouse))
-    con.execute("insert into raw.submissions values ('S000011', 11, 'almaty', '2025-04', 'month', "
-                "'2025-04-01', '2025-04-30', 'workbook', 'almaty_2025-04.xlsx', ?, "
-                "'2025-05-15 09:00:00', 'accepted', 0, 0)", ["ab" * 32])
-    for f in FORMS:
-        con.execute("insert into raw.submission_forms values ('S000011', ?, ?, 1)", [f, f == "outreach"])
-    con.execute("insert into raw.outreach values ('S000011', 'outreach', 5, ?, '2025-04-01', "
-                "'islamic', 3, 9, 10)", [ALMALY])
-    con.close()
+    _add_april_workbook(home.warehouse)
     s = build(home.root, as_of=AS_OF)
     assert s["built"] is True and "data-only change" in s["selection"], s["selection"]
     assert "source:raw.outreach+" in s["selection"] and "source:raw.cfg_" not in s["selection"]
@@ -560,15 +565,7 @@ def test_republish_while_an_analyst_reads(built_home, tmp_path):
         before = analyst.stdout.readline().strip()
         assert before.startswith("10 ")
         # a late April workbook arrives: one more submission and its outreach row
-        con = duckdb.connect(str(home.warehouse))
-        con.execute("insert into raw.submissions values ('S000011', 11, 'almaty', '2025-04', 'month', "
-                    "'2025-04-01', '2025-04-30', 'workbook', 'almaty_2025-04.xlsx', ?, "
-                    "'2025-05-15 09:00:00', 'accepted', 0, 0)", ["ab" * 32])
-        for f in FORMS:
-            con.execute("insert into raw.submission_forms values ('S000011', ?, ?, 1)", [f, f == "outreach"])
-        con.execute("insert into raw.outreach values ('S000011', 'outreach', 5, ?, '2025-04-01', "
-                    "'islamic', 3, 9, 10)", [ALMALY])
-        con.close()
+        _add_april_workbook(home.warehouse)
         # a later as-of date: both offices have been silent too long, a warning, not a failure
         rebuilt = build(home.root, as_of=date(2025, 9, 1))
         assert rebuilt["built"] is True

@@ -1,0 +1,24 @@
+"""Worker processes for the CPU-bound steps (parsing workbooks, rendering extracts): how many,
+and whether they may be forked."""
+
+from __future__ import annotations
+
+import os
+
+
+def usable_cpus(cap: int = 4) -> int:
+    """The CPUs this process may run on (its affinity, where the OS tells it), at most `cap`."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, cap))
+
+
+def can_fork() -> bool:
+    """Fork is available and this process runs no other thread: a fork copies the locks another
+    thread (e.g. rich's refresh) may hold at that moment."""
+    import multiprocessing
+    import threading
+
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
