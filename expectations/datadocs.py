@@ -201,9 +201,9 @@ def _cache_put(path: Path, entries: dict[str, dict]) -> None:
         cache = {}
     cache.update(entries)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    from pcve.safe_io import atomic_write
+
+    atomic_write(path, json.dumps(cache, ensure_ascii=False))
 
 
 class _KeyList(list):

@@ -563,13 +563,12 @@ def _load_inputs(path: Path) -> dict:
 
 def _save_inputs(path: Path, data: dict) -> None:
     """Best effort: without the file the next run renders (and finds unchanged) what it cannot tell."""
-    import os
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, sort_keys=True, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        from pcve.safe_io import atomic_write
+
+        atomic_write(path, json.dumps(data, sort_keys=True, indent=1))
     except OSError as exc:
         log.warning("could not remember the extracts' input keys in %s: %s", path, exc)
 

@@ -26,6 +26,7 @@ from pcve.faults import checkpoint
 from pcve.faults import enabled as faults_enabled
 from pcve.home import Home
 from pcve.periods import parse_period, today_almaty
+from pcve.safe_io import atomic_write
 
 log = logging.getLogger("pcve.intake")
 
@@ -48,8 +49,30 @@ def discover(home, office: str) -> list[dict]:
                 (office, f["name"], f["size"], f["mtime"]) in done:
             continue  # same name, size and time as a decided file: not read again
         refs.append({"office": office, "location": location, **f})
+    refs += _stranded(h, state, office, location, refs)
     refs.sort(key=lambda r: (r["mtime"], r["name"]))
     return refs
+
+
+def _stranded(h: Home, state: L.LedgerState, office: str, location: str, found: list[dict]) -> list[dict]:
+    """Files received (in the ledger, archived) but never decided, e.g. after a crash, that are no
+    longer in the source: read again from the archive, so every received file ends decided."""
+    seen = {(_record_name(r["name"]), r["size"], r["mtime"]) for r in found}
+    out = []
+    for e in state.events:
+        if e.get("event") != "received" or e.get("office") != office:
+            continue
+        sub = state.submissions.get(e["submission_id"])
+        if sub is None or sub.status != "received" or (e["file_name"], e.get("size"), e.get("mtime")) in seen:
+            continue
+        archived = h.archive / sub.sha256[:2] / sub.sha256
+        if not archived.is_file():
+            continue
+        seen.add((e["file_name"], e.get("size"), e.get("mtime")))
+        out.append({"office": office, "location": location, "fetch_from": str(archived.parent),
+                    "name": e["file_name"], "path": str(archived), "mtime": e.get("mtime", 0),
+                    "size": e.get("size", 0)})
+    return out
 
 
 # ---------------------------------------------------------------- stage
@@ -76,55 +99,48 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
     `timings`, if given, receives the seconds spent reading, validating and staging.
     `in_memory`: the staged result rides in the returned dict ("doc") instead of a file under
     staging/ (intake() loads in the same process; Airflow's load task needs the file)."""
-    from expectations.validate import validate_batch
-
     clock = time.perf_counter()
 
     h = Home.at(home).ensure()
     cfg = load_config()
     today = today or today_almaty()
     state = L.LedgerState.load(h.ledger)
-    parsers: dict[str, FileParser] = {}
     decided = {k for k, sub in state.key_index().items() if sub.status in L.DECISIONS | {"voided"}}
     parsed: list[tuple[dict, ParsedFile, str]] = []
     results: list[dict | None] = [None] * len(refs)
     slots: list[int] = []
     with _gc_paused():  # the chunk's rows are many small objects: see _gc_paused
-        workers = _parse_workers(len(refs))
         jobs: list[tuple[int, dict, Path, str]] = []
         fresh: list[Path] = []  # archived by this call: flushed to disk together, below
         for n, ref in enumerate(refs):
-            tmp, sha = sources.fetch(ref["location"], ref["path"], h.archive / ".incoming")
-            checkpoint("stage.fetched")
-            archived = sources.archive_file(tmp, sha, h.archive, sync=False)
+            try:
+                tmp, sha = sources.fetch(ref.get("fetch_from", ref["location"]), ref["path"], h.archive / ".incoming")
+                checkpoint("stage.fetched")
+                archived = sources.archive_file(tmp, sha, h.archive, sync=False)
+            except Exception as exc:  # unreachable or unreadable now: nothing of it is known, tried next run
+                log.warning("%s: could not fetch %r (%s): held for the next run", ref["office"],
+                            _record_name(ref["name"]), type(exc).__name__)
+                results[n] = {**_ref_summary(ref), "held": f"fetch failed: {type(exc).__name__}"}
+                if progress:
+                    progress(1)
+                continue
             fresh.append(archived)
             checkpoint("stage.archived")
             if (ref["office"], _record_name(ref["name"]), sha) in decided or (ref["office"], ref["name"], sha) in decided:
                 results[n] = {**_ref_summary(ref), "sha256": sha, "skipped": "already processed"}
                 if progress:
                     progress(1)
-            elif workers > 1:
-                jobs.append((n, ref, archived, sha))  # parsed below, by several processes
             else:
-                if ref["office"] not in parsers:  # built once per office: matchers index every name
-                    parsers[ref["office"]] = FileParser(cfg, ref["office"])
-                pf = parsers[ref["office"]].parse(archived, ref["name"])
-                checkpoint("stage.parsed")
-                parsed.append((ref, pf, sha))
-                slots.append(n)
-                if progress:
-                    progress(1)
+                jobs.append((n, ref, archived, sha))
         sources.sync_archive(h.archive, fresh)  # durable before any ledger event names them (load)
-        if jobs:
-            for (n, ref, _, sha), pf in zip(jobs, _parse_in_processes(jobs, workers), strict=True):
-                checkpoint("stage.parsed")
-                parsed.append((ref, pf, sha))
-                slots.append(n)
-                if progress:
-                    progress(1)
+        for (n, ref, _, sha), pf in zip(jobs, _parse_all(cfg, jobs), strict=True):
+            checkpoint("stage.parsed")
+            parsed.append((ref, pf, sha))
+            slots.append(n)
+            if progress:
+                progress(1)
         t_read = time.perf_counter()
-        summaries = validate_batch(cfg, [pf for _, pf, _ in parsed], today,
-                                   file_results=data_docs_mode()) if parsed else []
+        summaries = _validate(cfg, [pf for _, pf, _ in parsed], today) if parsed else []
         checkpoint("stage.validated")
         t_validated = time.perf_counter()
         for slot, (ref, pf, sha), summ in zip(slots, parsed, summaries, strict=True):
@@ -143,9 +159,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
             else:
                 path = _staged_path(h, ref["office"], sha, _record_name(ref["name"]))
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(staged, ensure_ascii=False), encoding="utf-8")
-                os.replace(tmp, path)
+                atomic_write(path, json.dumps(staged, ensure_ascii=False))
                 result["staged"] = str(path)
             checkpoint("stage.staged")
             results[slot] = result
@@ -160,10 +174,9 @@ PARSE_POOL_MIN_FILES = 64  # below this, starting the processes costs more than 
 
 
 def _parse_workers(n_files: int) -> int:
-    """Processes for reading and parsing a batch: the CPUs this process may use (at most 4), or
-    PCVE_PARSE_WORKERS; 1 (in this process) for small batches and under fault injection (its
-    checkpoints must fire in the process that is killed)."""
-    if n_files < PARSE_POOL_MIN_FILES or faults_enabled():
+    """Child processes reading and parsing a batch: the CPUs this process may use (at most 4), or
+    PCVE_PARSE_WORKERS; one for small batches."""
+    if n_files < PARSE_POOL_MIN_FILES:
         return 1
     if env := os.getenv("PCVE_PARSE_WORKERS", "").strip():
         return max(1, int(env))
@@ -172,32 +185,50 @@ def _parse_workers(n_files: int) -> int:
     return usable_cpus()
 
 
-def _parse_in_processes(jobs: list[tuple[int, dict, Path, str]], workers: int):
-    """Parsed files in the jobs' order; each worker builds its FileParser per office once and only
-    reads files. Forked when this process runs no other thread (fast, nothing re-imported);
-    spawned otherwise (a fork copies locks that another thread, e.g. rich's refresh, may hold)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+def _parse_all(cfg: Config, jobs: list[tuple[int, dict, Path, str]]):
+    """Parsed files in the jobs' order. Each file is read and parsed in a child process under the
+    configured limits (ingest/sandbox.py): a bomb, a hang or a crash ends as that file's rejection.
+    Under fault injection the files are parsed here instead: the checkpoints must fire in the
+    process the test kills."""
+    if not jobs:
+        return []
+    if faults_enabled():
+        parsers: dict[str, FileParser] = {}
+        out = []
+        for _, ref, archived, _ in jobs:
+            if ref["office"] not in parsers:
+                parsers[ref["office"]] = FileParser(cfg, ref["office"])
+            out.append(parsers[ref["office"]].parse(archived, ref["name"]))
+        return out
+    from ingest.reader import Limits
+    from ingest.sandbox import parse_sandboxed
     from pcve import config
-    from pcve.procs import can_fork
 
-    # the parent's config dir, as it stands (a spawned worker would otherwise read it anew)
-    args = [(str(config.CONFIG_DIR), ref["office"], str(archived), ref["name"]) for _, ref, archived, _ in jobs]
-    chunk = max(1, min(16, len(args) // (workers * 4)))
-    method = "fork" if can_fork() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        yield from pool.map(_parse_job, args, chunksize=chunk)
+    work = [(ref["office"], str(archived), ref["name"]) for _, ref, archived, _ in jobs]
+    return parse_sandboxed(work, Limits.from_config(cfg.limits), workers=_parse_workers(len(jobs)),
+                           config_dir=str(config.CONFIG_DIR))
 
 
-_worker_parsers: dict[tuple[str, str], FileParser] = {}
+def _validate(cfg: Config, files: list[ParsedFile], today: date) -> list:
+    """GX once per form for the whole batch; if that fails, file by file, so that a fault on one
+    file's rows rejects that file (internal_error, stage validate) and not the batch."""
+    from expectations.validate import validate_batch
 
+    try:
+        return validate_batch(cfg, files, today, file_results=data_docs_mode())
+    except Exception as exc:
+        log.error("batch validation failed (%s): validating file by file", type(exc).__name__)
+    out = []
+    for pf in files:
+        try:
+            out.append(validate_batch(cfg, [pf], today, file_results=data_docs_mode())[0])
+        except Exception as exc:
+            from ingest.parse import internal_error_file
 
-def _parse_job(job: tuple[str, str, str, str]) -> ParsedFile:
-    config_dir, office, path, name = job
-    if (config_dir, office) not in _worker_parsers:
-        _worker_parsers[(config_dir, office)] = FileParser(load_config(config_dir), office)
-    return _worker_parsers[(config_dir, office)].parse(Path(path), name)
+            bad = internal_error_file(pf.office, pf.file_name, "validate", exc)
+            pf.rows, pf.issues = {}, pf.issues + bad.issues
+            out.append([])
+    return out
 
 
 @contextlib.contextmanager
@@ -261,7 +292,6 @@ def load_offices(home, staged_by_office: dict[str, list[dict]], docs_later: list
     again under the same id; the run's first step removes the warehouse rows of undecided ids.
     One transaction for the batch rather than one per submission: each commit of DuckDB or
     PostgreSQL costs milliseconds, more than the rows of a workbook."""
-    from ingest.load import load_batch
     from ingest.warehouse_init import init_warehouse
     from pcve import db
 
@@ -284,9 +314,8 @@ def load_offices(home, staged_by_office: dict[str, list[dict]], docs_later: list
             con = db.connect(h.root)  # the home's DuckDB file, or PostgreSQL (PCVE_WAREHOUSE)
             try:
                 init_warehouse(con, cfg)
-                load_batch(con, cfg, [(p[5], p[1]) for p in plans])
-                decisions = [_decided(h, cfg, p[4]["office"], p[0], p[1], p[2], p[3], p[4]["status"],
-                                      outs[p[1]["office"]]) for p in plans]
+                _load_isolated(con, cfg, plans)
+                decisions = [_decided_safely(h, cfg, p, outs[p[1]["office"]]) for p in plans]
                 L.append_many(h.ledger, decisions)
                 for d in decisions:
                     checkpoint("load.decided")
@@ -340,7 +369,16 @@ def _plan_office(h: Home, cfg: Config, state: L.LedgerState, index: _LedgerIndex
     items = [s for s in staged if s and s.get("office") == office]
     items.sort(key=lambda s: (s["mtime"], s["name"]))
     plans = []
+    held = False
     for item in items:
+        if item.get("held") or (held and "skipped" not in item):
+            # Not read this run: it and the office's later files wait for the next run, so that an
+            # older file is never decided after a newer one of the same period (nothing recorded).
+            held = True
+            out.setdefault("held", []).append(item["name"])
+            if "staged" in item:
+                Path(item["staged"]).unlink(missing_ok=True)
+            continue
         st = _staged_doc(item)
         if st is None:
             out["skipped"].append(item["name"])
@@ -408,6 +446,51 @@ def _publish_validation_docs(h: Home, staged: list[dict]) -> None:
         log.warning("validation Data Docs not updated: %s", exc)
 
 
+def _load_isolated(con, cfg: Config, plans: list[tuple]) -> None:
+    """The batch in one transaction; if the database refuses it, each file in its own, and a file
+    whose rows it still refuses becomes a rejection (internal_error, stage load) with only its
+    record and issues loaded: one file never stops the batch, and no undecided rows remain."""
+    from ingest.load import load_batch
+    from ingest.messages import render
+    from ingest.parse import internal_error_file
+
+    try:
+        load_batch(con, cfg, [(p[5], p[1]) for p in plans])
+        return
+    except Exception as exc:  # rolled back by load_batch
+        log.error("batch load failed (%s): loading file by file", type(exc).__name__)
+    for n, p in enumerate(plans):
+        try:
+            load_batch(con, cfg, [(p[5], p[1])])
+            continue
+        except Exception as exc:
+            bad = internal_error_file(p[1]["office"], p[1]["file_name"], "load", exc)
+        item, st, pf, sub, decision, row = p
+        pf.rows, pf.issues = {}, pf.issues + bad.issues
+        st["rows"] = {}
+        st["issues"] = st["issues"] + [{**_fields(i), "message": render(i.rule, "en", i.params)} for i in bad.issues]
+        row.update(status="rejected", error_count=len(pf.errors))
+        plans[n] = (item, st, pf, sub, {**decision, "status": "rejected"}, row)
+        load_batch(con, cfg, [(row, st)])
+
+
+def _decided_safely(h: Home, cfg: Config, plan: tuple, out: dict) -> dict:
+    item, st, pf, sub, decision, _ = plan
+    try:
+        return _decided(h, cfg, decision["office"], item, st, pf, sub, decision["status"], out)
+    except Exception as exc:  # the warehouse holds the decision: it stands, the engineers are told
+        log.error("%s %s: quarantine or report not written (%s)", decision["office"], sub["submission_id"],
+                  type(exc).__name__)
+        if "staged" in item:
+            Path(item["staged"]).unlink(missing_ok=True)
+        key = "rejected" if decision["status"] == "rejected" else decision["status"]
+        out[key].append({"submission_id": sub["submission_id"], "file": st["file_name"], "period": st["period"]})
+        return {"event": decision["status"], "submission_id": sub["submission_id"], "at": L.now_iso(),
+                "errors": len(pf.errors), "warnings": len(pf.warnings),
+                "rules": sorted({i.rule for i in pf.errors}),
+                "_log": (decision["office"], st["file_name"], st["period"])}
+
+
 def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: ParsedFile, sub: dict, status: str,
              out: dict) -> dict:
     """After the warehouse commit: quarantine and reports to the office. Returns the ledger
@@ -424,12 +507,13 @@ def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: Parsed
         qpath = _quarantine(h, cfg, office, st, pf, privacy)
         checkpoint("load.quarantined")
         decision.update({"quarantine_path": str(qpath.relative_to(h.root)), "privacy": privacy})
-        _write_back(location, st["file_name"] + ".errors.csv", errors_csv(cfg, pf))
-        _write_back(location, st["file_name"] + ".errors.html", errors_html(cfg, pf))
+        _write_back(h, office, location, st["file_name"] + ".errors.csv", errors_csv(cfg, pf))
+        _write_back(h, office, location, st["file_name"] + ".errors.html", errors_html(cfg, pf))
         out["rejected"].append({"submission_id": sub["submission_id"], "file": st["file_name"],
                                 "errors": len(pf.errors), "rules": decision["rules"]})
     else:
-        _write_back(location, st["file_name"] + ".receipt.html", receipt_html(cfg, pf, sub["submission_id"], status))
+        _write_back(h, office, location, st["file_name"] + ".receipt.html",
+                    receipt_html(cfg, pf, sub["submission_id"], status))
         out[status].append({"submission_id": sub["submission_id"], "file": st["file_name"], "period": st["period"]})
     checkpoint("load.reported")
     # Gone before the decision: killed in between, the file is undecided and simply staged again;
@@ -484,8 +568,8 @@ def _quarantine(h: Home, cfg: Config, office: str, st: dict, pf: ParsedFile, pri
         n += 1
         target = qdir / f"{stem}~{n}{ext}"
     sources.copy_local(archived, target)
-    (target.parent / (target.name + ".errors.csv")).write_bytes(errors_csv(cfg, pf))
-    (target.parent / (target.name + ".errors.html")).write_bytes(errors_html(cfg, pf))
+    atomic_write(target.parent / (target.name + ".errors.csv"), errors_csv(cfg, pf))
+    atomic_write(target.parent / (target.name + ".errors.html"), errors_html(cfg, pf))
     if privacy:
         os.chmod(target, 0o600)  # readable by its owner only; purged after the retention period
     return target
@@ -497,11 +581,21 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write_back(location: str, name: str, data: bytes) -> None:
+def _write_back(h: Home, office: str, location: str, name: str, data: bytes) -> None:
     try:
         sources.write_back(location, name, data)
-    except OSError as exc:  # the office's folder may be read-only: the decision stands, the report stays local
-        log.warning("could not write %r back to the office's source: %s", name, exc)
+    except sources.ReportsRefused:
+        # _reports is a symlink or a file: nothing written through it; the report kept in quarantine
+        log.warning("%s: the office's _reports is a symlink or not a folder: refused; report %r kept in "
+                    "quarantine/%s/_reports", office, name, office)
+        try:
+            folder = h.quarantine / office / sources.REPORTS_DIR
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(folder / sources.safe_name(name), data)
+        except OSError as exc:
+            log.warning("could not keep report %r in quarantine: %s", name, type(exc).__name__)
+    except Exception as exc:  # unwritable or unreachable: the decision stands, the report stays local
+        log.warning("could not write %r back to the office's source: %s", name, type(exc).__name__)
 
 
 # ---------------------------------------------------------------- all offices

@@ -122,9 +122,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cells holding a number are merged ({range}): unmerge them and write a figure in each row.",
     },
     "internal_error": {
-        "kk": "Файлды өңдеу кезінде ішкі қате болды: деректер тобы оны қарап, қайта өңдейді.",
-        "ru": "Внутренняя ошибка при обработке файла: специалисты проверят и обработают его заново.",
-        "en": "Internal error while processing the file ({detail}): the data team will reprocess it.",
+        "kk": "Файлды өңдеу кезінде ({stage}) ішкі қате болды: деректер тобы оны қарап, қайта өңдейді.",
+        "ru": "Внутренняя ошибка при обработке файла (этап: {stage}): специалисты проверят и обработают его заново.",
+        "en": "Internal error while processing the file (stage: {stage}): the data team will reprocess it.",
+    },
+    "too_slow": {
+        "kk": "Файлды оқу тым ұзаққа созылды ({detail}): файлда тек есеп кестелерін қалдырып, қайта жіберіңіз.",
+        "ru": "Чтение файла заняло слишком много времени ({detail}): оставьте в файле только таблицы отчёта и отправьте снова.",
+        "en": "Reading the file took too long ({detail}): keep only the report's tables and resend.",
+    },
+    "cell_too_long": {
+        "kk": "Ұяшықта тым көп таңба бар ({detail}): мәтінді қысқартыңыз.",
+        "ru": "В ячейке слишком много символов ({detail}): сократите текст.",
+        "en": "The cell holds too many characters ({detail}): shorten the text.",
+    },
+    "not_finite": {
+        "kk": "Ұяшықтағы сан шексіз немесе анықталмаған (NaN, ∞): нақты санды жазыңыз.",
+        "ru": "В ячейке бесконечное или неопределённое число (NaN, ∞): укажите точное значение.",
+        "en": "The cell holds an infinite or undefined number (NaN, ∞): write the exact figure.",
+    },
+    "excel_error": {
+        "kk": "Ұяшықта формула қатесі бар ({value}): формуланы түзетіңіз немесе санды жазыңыз.",
+        "ru": "В ячейке ошибка формулы ({value}): исправьте формулу или впишите число.",
+        "en": "The cell shows a formula error ({value}): fix the formula or type the figure.",
+    },
+    "number_out_of_range": {
+        "kk": "«{value}» рұқсат етілген аралықтан тыс ({min}…{max}).",
+        "ru": "«{value}» вне допустимого диапазона ({min}…{max}).",
+        "en": "\"{value}\" is outside the allowed range ({min}…{max}).",
     },
     "validation_error": {
         "kk": "Тексеру кезінде ішкі қате болды: файлды қайта жібермеңіз, деректер тобы оны қайта өңдейді.",

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 
 from pcve.config import Config, Territory
 from pcve.periods import Period
@@ -93,6 +94,19 @@ def is_empty(value) -> bool:
 # ---------------------------------------------------------------- numbers
 _NUMBER = re.compile(r"^[+]?\d+(?:[.,]\d+)?$")
 _MINUS = "-\u2212"  # hyphen-minus and the minus sign
+# What a spreadsheet shows in a cell whose formula failed (calamine reads them as empty; the reader
+# finds them in the sheet's XML, a CSV carries them as text). LibreOffice writes Err:502 and the like.
+EXCEL_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!",
+                          "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+_LO_ERROR = re.compile(r"^Err:\d{3}$")
+INT_MIN, INT_MAX = 0, 2_147_483_647  # an int column's range unless forms.yml says otherwise (min:/max:)
+
+
+def is_excel_error(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    s = value.strip().upper()
+    return s in EXCEL_ERRORS or bool(_LO_ERROR.match(value.strip()))
 
 
 def parse_number(value) -> tuple[float | None, str | None]:
@@ -100,32 +114,73 @@ def parse_number(value) -> tuple[float | None, str | None]:
 
     Returns (number, None) or (None, rule). Qualified figures ('2500-нан астам',
     '~1500', '>360', '10-15') are errors: the ministry receives exact figures only.
+    inf and NaN are `not_finite`, an Excel error value (#DIV/0!) `excel_error`.
     """
     if isinstance(value, bool):
         return None, "not_a_number"
-    if isinstance(value, (int, float)):
-        if value != value or value in (float("inf"), float("-inf")):
-            return None, "not_a_number"
+    if isinstance(value, int):
         return float(value), None
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None, "not_finite"
+        return value, None
     if isinstance(value, (date, datetime, time)):
         return None, "not_a_number"
+    if is_excel_error(value):
+        return None, "excel_error"
     s = _SPACES.sub("", clean_text(value))
-    if s[:1] and s[0] in _MINUS and _NUMBER.match(s[1:]) and "+" not in s:
-        return -float(s[1:].replace(",", ".")), None
-    if _NUMBER.match(s):
-        return float(s.replace(",", ".")), None
+    if len(s) > 40:  # no count has 40 digits: not parsed (float() of a 100k-digit text is slow)
+        return (None, "qualified_number") if re.search(r"\d", s) else (None, "not_a_number")
+    try:
+        if s[:1] and s[0] in _MINUS and _NUMBER.match(s[1:]) and "+" not in s:
+            return -float(s[1:].replace(",", ".")), None
+        if _NUMBER.match(s):
+            return float(s.replace(",", ".")), None
+    except ValueError:  # digits of another script that float() does not take
+        return None, "not_a_number"
+    if s.casefold() in ("inf", "+inf", "-inf", "infinity", "nan", "-nan"):
+        return None, "not_finite"
     if re.search(r"\d", s):
         return None, "qualified_number"
     return None, "not_a_number"
 
 
-def parse_int(value) -> tuple[int | None, str | None]:
+def _exact_text(value) -> Decimal | None:
+    """The exact decimal a text cell holds ('1000000000,5' is not 1000000000), or None."""
+    s = _SPACES.sub("", clean_text(value)).replace(",", ".").replace("\u2212", "-")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def parse_int(value, lo: int = -INT_MAX, hi: int = INT_MAX) -> tuple[int | None, str | None]:
+    """A whole number in lo..hi, exactly: a fraction anywhere (12.000000001, '1000000000,5') is
+    `not_whole_number`; beyond the range `number_out_of_range`. (A negative count within the range
+    is left to the GX suite's `non_negative`, which reports it with the rest of the form's rules.)
+    A numeric cell is taken as Excel shows it (15 significant digits), so a sum
+    stored as 2.9999999999999996 is 3, as on the office's screen."""
     num, rule = parse_number(value)
     if rule:
         return None, rule
-    if abs(num - round(num)) > 1e-9 * max(1.0, abs(num)):
-        return None, "not_whole_number"
-    return int(round(num)), None
+    if isinstance(value, str):
+        exact = _exact_text(value)
+        if exact is None:
+            return None, "not_a_number"
+        if exact != exact.to_integral_value():
+            return None, "not_whole_number"
+        n = int(exact)
+    elif isinstance(value, int):
+        n = value
+    else:
+        shown = float(f"{num:.15g}")
+        if not shown.is_integer():
+            return None, "not_whole_number"
+        n = int(shown)
+    if n > hi or n < lo:
+        return None, "number_out_of_range"
+    return n, None
 
 
 # ---------------------------------------------------------------- dates

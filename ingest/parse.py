@@ -31,7 +31,7 @@ from ingest.normalise import (
     stored_text,
 )
 from ingest.privacy import is_person_header, mask, privacy_rule
-from ingest.reader import ReadError, Sheet, column_letter, read_file
+from ingest.reader import Limits, ReadError, Sheet, column_letter, read_file
 from pcve.config import Config, Form
 from pcve.periods import Period, period_from_filename
 
@@ -48,6 +48,19 @@ class Issue:
     column: str | None = None  # canonical column name or the header as written
     value: str | None = None  # never set for privacy rules
     params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        # The privacy gate for everything an issue carries out of the file (reports, warehouse, logs):
+        # a sheet name, a header or a value quoted back never holds an IIN or a phone.
+        if self.sheet:
+            self.sheet = mask(self.sheet)
+        if self.column:
+            self.column = mask(self.column)
+        if self.value:
+            self.value = mask(self.value)
+        for k, v in self.params.items():
+            if isinstance(v, str) and v:
+                self.params[k] = mask(v)
 
     @property
     def cell(self) -> str:
@@ -102,6 +115,8 @@ def display(value) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)  # nan, inf, -inf: int() of them would raise
         if value == int(value) and abs(value) < 1e15:
             return str(int(value))
         return f"{value:.15g}"
@@ -149,21 +164,18 @@ class FileParser:
         self.aliases = {
             f.name: {header_key(a): c.name for c in f.columns for a in c.aliases} for f in cfg.forms.values()
         }
+        self.limits = Limits.from_config(cfg.limits)
 
     # ------------------------------------------------------------ file level
     def parse(self, path: Path, file_name: str) -> ParsedFile:
-        """Never raises for what is in the file: every problem becomes a located issue."""
+        """Never raises for what is in the file: every problem becomes a located issue.
+        The name passes the privacy gate first: what is derived from it (the CSV's sheet name, the
+        form token, the period) never carries an identifier further."""
+        file_name = mask(file_name)
         try:
             return self._parse(path, file_name)
         except Exception as exc:  # a parser fault must not stop the run; no cell value is logged
-            tb = exc.__traceback__
-            while tb and tb.tb_next:
-                tb = tb.tb_next
-            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
-            log.error("parser failed on %r: %s at %s", mask(file_name), type(exc).__name__, where)
-            pf = ParsedFile(self.office.code, file_name, period_from_filename(file_name), "workbook")
-            pf.issues.append(Issue("error", "internal_error", params={"detail": type(exc).__name__}))
-            return pf
+            return internal_error_file(self.office.code, file_name, "parse", exc)
 
     def _parse(self, path: Path, file_name: str) -> ParsedFile:
         period = period_from_filename(file_name)
@@ -180,12 +192,15 @@ class FileParser:
             pf.issues.append(Issue("error", "csv_form_unknown", params={"forms": ", ".join(self.cfg.forms)}))
             return pf
         try:
-            sheets = read_file(path, sheet_name_for_csv=csv_sheet_name(file_name), file_name=file_name)
+            sheets = read_file(path, sheet_name_for_csv=csv_sheet_name(file_name), file_name=file_name,
+                               limits=self.limits)
         except ReadError as exc:
-            pf.issues.append(Issue("error", exc.rule, params={"detail": exc.detail}))
+            pf.issues.append(Issue("error", exc.rule, sheet=exc.sheet, row=exc.row, col=exc.col,
+                                   params={"detail": exc.detail}))
             return pf
         seen: dict[str, str] = {}
         for sheet in sheets:
+            sheet.name = mask(sheet.name)  # kept (issues, lineage): never with an identifier in it
             form_name = form_of_csv or self.sheet_forms.get(fold(sheet.name))
             if form_name is None:
                 if any(not is_empty(v) for r in sheet.rows for v in r):
@@ -354,7 +369,7 @@ class FileParser:
                                     col=column_letter(ci)))
             else:
                 issues.append(Issue("warning", "unknown_column", sheet=sheet.name, row=hr + 1,
-                                    col=column_letter(ci), column=text[:60]))
+                                    col=column_letter(ci), column=mask(text)[:60]))
         int_cols = {ci for name, ci in by_name.items() if form.column(name).type == "int"}
         mapped = set(by_name.values())
 
@@ -474,7 +489,11 @@ class FileParser:
                 continue  # "not applicable" in a totals row
             if any(name in x.get("_parse_errors", ()) for x in out):
                 continue  # the rows' own errors are reported; a sum over them means nothing
-            total, rule = parse_int(row[ci])
+            if (r, ci) in sheet.errors:
+                issues.append(Issue("error", "excel_error", sheet=sheet.name, row=r + 1, col=column_letter(ci),
+                                    column=name, value=sheet.errors[(r, ci)]))
+                continue
+            total, rule = parse_int(row[ci], -(2**62), 2**62)  # a total is compared, not stored
             if rule:
                 issues.append(Issue("error", rule, sheet=sheet.name, row=r + 1, col=column_letter(ci),
                                     column=name, value=display(row[ci])))
@@ -523,6 +542,12 @@ class FileParser:
                 rec[key] = None  # covered by a merged number, reported at the merged cell
                 rec["_parse_errors"] = rec.get("_parse_errors", set()) | {col.name}
                 continue
+            if (r, ci) in sheet.errors:  # #DIV/0! and the like: calamine reads them as empty
+                issues.append(Issue("error", "excel_error", sheet=sheet.name, row=r + 1, col=letter,
+                                    column=col.name, value=sheet.errors[(r, ci)]))
+                rec["_parse_errors"] = rec.get("_parse_errors", set()) | {col.name}
+                rec[key] = None
+                continue
             if (r, ci) in sheet.uncalculated:
                 issues.append(Issue("error", "formula_not_calculated", sheet=sheet.name, row=r + 1, col=letter,
                                     column=col.name))
@@ -533,8 +558,9 @@ class FileParser:
                 rec["_raw"][col.name] = display(raw)
             value, rule = self._convert(col, raw)
             if rule:
+                params = {"min": col.min, "max": col.max} if rule == "number_out_of_range" else {}
                 issues.append(Issue("error", rule, sheet=sheet.name, row=r + 1, col=letter, column=col.name,
-                                    value=display(raw)))
+                                    value=display(raw), params=params))
                 rec["_parse_errors"] = rec.get("_parse_errors", set()) | {col.name}
             rec[key] = value
         return rec
@@ -546,7 +572,7 @@ class FileParser:
             return None, None  # required-ness is a GX expectation
         t = col.type
         if t == "int":
-            return parse_int(raw)
+            return parse_int(raw, min(col.min, -col.max), col.max)  # below min: GX's rule
         if t == "month":
             return parse_month(raw)
         if t == "date":
@@ -563,6 +589,29 @@ class FileParser:
                 return clean_text(raw), None
             return code, None
         return stored_text(raw), None
+
+
+def internal_error_file(office: str, file_name: str, stage: str, exc: BaseException | None = None,
+                        detail: str = "") -> ParsedFile:
+    """A file that a fault of the pipeline (not of the file) stopped at `stage`: rejected with
+    `internal_error` naming the stage, the fault logged for the engineers, nothing of it loaded.
+    No traceback and no cell value ever reaches the office or the log."""
+    where = ""
+    if exc is not None:
+        tb = exc.__traceback__
+        while tb and tb.tb_next:
+            tb = tb.tb_next
+        where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else ""
+        detail = detail or type(exc).__name__
+    file_name = mask(file_name)
+    log.error("%s failed on %r: %s%s", stage, file_name, detail, where)
+    try:
+        period = period_from_filename(file_name)
+    except Exception:  # the name itself is what broke
+        period = None
+    pf = ParsedFile(office, file_name, period, "workbook")
+    pf.issues.append(Issue("error", "internal_error", params={"stage": stage, "detail": detail}))
+    return pf
 
 
 def parse_file(cfg: Config, office: str, path: Path, file_name: str | None = None) -> ParsedFile:

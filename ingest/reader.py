@@ -38,11 +38,45 @@ CSV_EXT = {".csv"}
 SUPPORTED_EXT = SPREADSHEET_EXT | CSV_EXT
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one file may cost, the same for .xlsx, .ods and .csv (config/forms.yml `limits:`).
+    The reader checks the sizes before inflating anything; the sandbox (ingest/sandbox.py) holds the
+    whole read and parse of a file to `seconds` of wall time and `memory_mb` of address space."""
+
+    file_bytes: int = MAX_FILE_BYTES
+    part_bytes: int = 64 * 1024 * 1024  # any one part of the zip, inflated (sharedStrings included)
+    uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES  # all parts together
+    rows: int = MAX_ROWS
+    cols: int = MAX_COLS
+    cells: int = MAX_CELLS
+    cell_chars: int = 32_767  # Excel's own limit for one cell
+    seconds: float = 60.0
+    memory_mb: int = 1024
+
+    @classmethod
+    def from_config(cls, spec: dict | None) -> Limits:
+        spec = spec or {}
+        mb = 1024 * 1024
+        return cls(
+            file_bytes=int(spec.get("file_mb", MAX_FILE_BYTES // mb)) * mb,
+            part_bytes=int(spec.get("part_mb", 64)) * mb,
+            uncompressed_bytes=int(spec.get("uncompressed_mb", MAX_UNCOMPRESSED_BYTES // mb)) * mb,
+            rows=int(spec.get("rows", MAX_ROWS)), cols=int(spec.get("columns", MAX_COLS)),
+            cells=int(spec.get("cells", MAX_CELLS)), cell_chars=int(spec.get("cell_chars", 32_767)),
+            seconds=float(spec.get("seconds", 60)), memory_mb=int(spec.get("memory_mb", 1024)))
+
+
+DEFAULT_LIMITS = Limits()
+
+
 class ReadError(Exception):
-    def __init__(self, rule: str, detail: str = ""):
+    def __init__(self, rule: str, detail: str = "", sheet: str | None = None, row: int | None = None,
+                 col: str | None = None):
         super().__init__(rule)
         self.rule = rule
         self.detail = detail
+        self.sheet, self.row, self.col = sheet, row, col  # where, when the limit is a cell's
 
 
 Cell = tuple[int, int]  # (row, column), 0-based
@@ -54,6 +88,7 @@ class Sheet:
     rows: list[list]
     merged: list[tuple[Cell, Cell]] = field(default_factory=list)  # ((r0, c0), (r1, c1)) inclusive
     uncalculated: set[Cell] = field(default_factory=set)  # formula cells without a cached value
+    errors: dict[Cell, str] = field(default_factory=dict)  # cells showing a formula error (#DIV/0!)
 
 
 def column_letter(index: int) -> str:
@@ -65,7 +100,7 @@ def column_letter(index: int) -> str:
     return s
 
 
-def _check_zip(path: Path) -> None:
+def _check_zip(path: Path, lim: Limits = DEFAULT_LIMITS) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             total = 0
@@ -73,15 +108,17 @@ def _check_zip(path: Path) -> None:
                 total += info.file_size
                 if info.flag_bits & 0x1:
                     raise ReadError("password_protected")
-                if total > MAX_UNCOMPRESSED_BYTES:
-                    raise ReadError("too_large", f"{MAX_UNCOMPRESSED_BYTES // 2**20} MB uncompressed")
+                if info.file_size > lim.part_bytes:  # a bomb in one part: sharedStrings, a sheet
+                    raise ReadError("too_large", f"{lim.part_bytes // 2**20} MB uncompressed in one part")
+                if total > lim.uncompressed_bytes:
+                    raise ReadError("too_large", f"{lim.uncompressed_bytes // 2**20} MB uncompressed")
             if "META-INF/manifest.xml" in zf.namelist():
                 # a password-protected .ods: a zip whose parts are encrypted, listed in its manifest
                 if b"encryption-data" in zf.read("META-INF/manifest.xml")[:1_000_000]:
                     raise ReadError("password_protected")
     except zipfile.BadZipFile:
         with open(path, "rb") as fh:
-            data = fh.read(MAX_FILE_BYTES)
+            data = fh.read(lim.file_bytes)
         if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
             # An OLE container: an encrypted (password-protected) OOXML workbook, or an old .xls.
             if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
@@ -94,19 +131,19 @@ def _check_zip(path: Path) -> None:
         raise ReadError("not_a_spreadsheet") from None
 
 
-def read_spreadsheet(path: Path) -> list[Sheet]:
+def read_spreadsheet(path: Path, lim: Limits = DEFAULT_LIMITS) -> list[Sheet]:
     from python_calamine import CalamineWorkbook
 
     size = path.stat().st_size
     if size == 0:
         raise ReadError("empty_file")
-    if size > MAX_FILE_BYTES:
-        raise ReadError("too_large", f"{MAX_FILE_BYTES // 2**20} MB")
-    _check_zip(path)
+    if size > lim.file_bytes:
+        raise ReadError("too_large", f"{lim.file_bytes // 2**20} MB")
+    _check_zip(path, lim)
     # Scanned before calamine loads anything: the scan enforces the row, column and cell limits
     # on the cells that hold values, so a tiny file cannot make calamine allocate a huge range.
     try:
-        extra = _scan_ods(path) if _is_ods(path) else _scan_xlsx(path)
+        extra = _scan_ods(path, lim) if _is_ods(path) else _scan_xlsx(path, lim)
     except ReadError:
         raise
     except (ET.ParseError, zipfile.BadZipFile):  # not well-formed XML (or a DTD/entity trick): not a workbook
@@ -126,10 +163,12 @@ def read_spreadsheet(path: Path) -> list[Sheet]:
         for name in wb.sheet_names:
             checkpoint("read.sheet")
             sh = wb.get_sheet_by_name(name)
-            if sh.total_height > MAX_ROWS or sh.total_width > MAX_COLS or sh.total_height * sh.total_width > MAX_CELLS:
-                raise ReadError("too_large", f"sheet {name}: more than {MAX_ROWS} rows or {MAX_COLS} columns")
+            if sh.total_height > lim.rows or sh.total_width > lim.cols or sh.total_height * sh.total_width > lim.cells:
+                raise ReadError("too_large", f"more than {lim.rows} rows or {lim.cols} columns", sheet=name)
             merged = [((a[0], a[1]), (b[0], b[1])) for a, b in (sh.merged_cell_ranges or [])]
-            sheets.append(Sheet(name, sh.to_python(skip_empty_area=False), merged))
+            rows = sh.to_python(skip_empty_area=False)
+            _check_cells(name, rows, lim)
+            sheets.append(Sheet(name, rows, merged))
     except ReadError:
         raise
     except Exception:
@@ -137,10 +176,11 @@ def read_spreadsheet(path: Path) -> list[Sheet]:
     finally:
         wb.close()
     for sheet in sheets:
-        merged, uncalculated = extra.get(sheet.name, ([], set()))
+        merged, uncalculated, *errors = extra.get(sheet.name, ([], set()))
         if merged and not sheet.merged:
             sheet.merged = merged
         sheet.uncalculated = uncalculated
+        sheet.errors = errors[0] if errors else {}
     return sheets
 
 
@@ -169,9 +209,10 @@ def _is_ods(path: Path) -> bool:
             return False
 
 
-def _scan_xlsx(path: Path) -> dict[str, tuple[list, set[Cell]]]:
-    """Per sheet name: ([], formula cells without a cached value). Merges come from calamine."""
-    out: dict[str, tuple[list, set[Cell]]] = {}
+def _scan_xlsx(path: Path, lim: Limits = DEFAULT_LIMITS) -> dict[str, tuple]:
+    """Per sheet name: ([], formula cells without a cached value, cells showing an error value).
+    Merges come from calamine."""
+    out: dict[str, tuple] = {}
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         if "xl/workbook.xml" not in names:
@@ -187,11 +228,12 @@ def _scan_xlsx(path: Path) -> dict[str, tuple[list, set[Cell]]]:
             part = rels.get(sh.get(f"{_NS_REL}id"))
             if not part or part not in names:
                 continue
-            if (quick := _quick_scan(zf, part, sh.get("name", ""))) is not None:
+            if (quick := _quick_scan(zf, part, sh.get("name", ""), lim)) is not None:
                 out[sh.get("name", "")] = quick
                 continue
             missing: set[Cell] = set()
-            extent = _Extent(sh.get("name", ""))
+            errors: dict[Cell, str] = {}
+            extent = _Extent(sh.get("name", ""), lim)
             col = -1  # column of the last cell of the current row (cells without r="" follow it)
             pending: list[int] = []  # columns of this row's values that carry no reference
             with zf.open(part) as fh:
@@ -211,6 +253,8 @@ def _scan_xlsx(path: Path) -> dict[str, tuple[list, set[Cell]]]:
                         if f is not None and (v is None or (v.text is None and el.get("t") != "str")):
                             if idx:
                                 missing.add(idx)
+                        if el.get("t") == "e" and v is not None:  # calamine reads an error value as empty
+                            errors[idx or (extent.row, col)] = (v.text or "#VALUE!")[:16]
                         el.clear()
                     elif el.tag == f"{_NS_MAIN}row":
                         r = el.get("r")
@@ -220,7 +264,7 @@ def _scan_xlsx(path: Path) -> dict[str, tuple[list, set[Cell]]]:
                             pending.clear()
                         extent.row, col = row0 + 1, -1
                         el.clear()
-            out[sh.get("name", "")] = ([], missing)
+            out[sh.get("name", "")] = ([], missing, errors)
     return out
 
 
@@ -230,7 +274,7 @@ _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 _PREFIXED_CELL_OR_FORMULA = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|f)[\s>/]")
 
 
-def _quick_scan(zf: zipfile.ZipFile, part: str, sheet: str) -> tuple[list, set[Cell]] | None:
+def _quick_scan(zf: zipfile.ZipFile, part: str, sheet: str, lim: Limits = DEFAULT_LIMITS) -> tuple | None:
     """The common sheet in a fraction of the full scan's time (ElementTree costs ~2 ms a workbook,
     more than calamine's read): no formulas, and every cell tagged `<c r="A1"`. The range of ALL
     its cells, empty ones included, contains the range of the cells with values, so a sheet within
@@ -242,13 +286,13 @@ def _quick_scan(zf: zipfile.ZipFile, part: str, sheet: str) -> tuple[list, set[C
         data = fh.read(_QUICK_MAX_BYTES + 1)
     if len(data) > _QUICK_MAX_BYTES:
         return None
-    if b"<f" in data or _PREFIXED_CELL_OR_FORMULA.search(data):
+    if b"<f" in data or b't="e"' in data or _PREFIXED_CELL_OR_FORMULA.search(data):
         return None
     refs = _CELL_REF.findall(data)
     if len(refs) != len(_CELL_TAG.findall(data)):
         return None
     if not refs:
-        return [], set()
+        return [], set(), {}
     rows = [int(r) for _, r in refs]
     cols = []
     for letters in set(c for c, _ in refs):
@@ -257,16 +301,17 @@ def _quick_scan(zf: zipfile.ZipFile, part: str, sheet: str) -> tuple[list, set[C
             n = n * 26 + ch - 64
         cols.append(n - 1)
     lo_r, hi_r, lo_c, hi_c = min(rows) - 1, max(rows) - 1, min(cols), max(cols)
-    if lo_r < 0 or hi_r >= MAX_ROWS or hi_c >= MAX_COLS or (hi_r - lo_r + 1) * (hi_c - lo_c + 1) > MAX_CELLS:
+    if lo_r < 0 or hi_r >= lim.rows or hi_c >= lim.cols or (hi_r - lo_r + 1) * (hi_c - lo_c + 1) > lim.cells:
         return None  # the full scan decides (it counts only cells with values)
-    return [], set()
+    return [], set(), {}
 
 
 class _Extent:
     """The used range of a sheet's values, checked against the limits as cells are seen."""
 
-    def __init__(self, sheet: str):
+    def __init__(self, sheet: str, lim: Limits = DEFAULT_LIMITS):
         self.sheet = sheet
+        self.lim = lim
         self.row = 0  # 0-based index of the next row (xlsx rows without r="")
         self.lo_r = self.lo_c = None
         self.hi_r = self.hi_c = -1
@@ -276,16 +321,17 @@ class _Extent:
         self.lo_c = c if self.lo_c is None else min(self.lo_c, c)
         self.hi_r, self.hi_c = max(self.hi_r, r + rows - 1), max(self.hi_c, c + cols - 1)
         height, width = self.hi_r - self.lo_r + 1, self.hi_c - self.lo_c + 1
-        if self.hi_r >= MAX_ROWS or self.hi_c >= MAX_COLS or height * width > MAX_CELLS:
-            raise ReadError("too_large", f"sheet {self.sheet}: more than {MAX_ROWS} rows, {MAX_COLS} columns "
-                                         f"or {MAX_CELLS} cells")
+        lim = self.lim
+        if self.hi_r >= lim.rows or self.hi_c >= lim.cols or height * width > lim.cells:
+            raise ReadError("too_large", f"more than {lim.rows} rows, {lim.cols} columns or {lim.cells} cells",
+                            sheet=self.sheet)
 
 
 _NS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _NS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 
 
-def _scan_ods(path: Path) -> dict[str, tuple[list, set[Cell]]]:
+def _scan_ods(path: Path, lim: Limits = DEFAULT_LIMITS) -> dict[str, tuple]:
     """Per sheet name: (merged ranges, formula cells without a value) from content.xml."""
     out: dict[str, tuple[list, set[Cell]]] = {}
     with zipfile.ZipFile(path) as zf, zf.open("content.xml") as fh:
@@ -293,32 +339,32 @@ def _scan_ods(path: Path) -> dict[str, tuple[list, set[Cell]]]:
         r = c = 0
         merged: list = []
         missing: set[Cell] = set()
-        extent, row_reps = _Extent(""), 1
+        extent, row_reps = _Extent("", lim), 1
         for event, el in ET.iterparse(fh, events=("start", "end")):
             tag = el.tag
             if event == "start":
                 if tag == f"{_NS_TABLE}table":
                     sheet, r, merged, missing = el.get(f"{_NS_TABLE}name", ""), 0, [], set()
-                    extent = _Extent(sheet)
+                    extent = _Extent(sheet, lim)
                 elif tag == f"{_NS_TABLE}table-row":
                     c = 0
-                    row_reps = min(int(el.get(f"{_NS_TABLE}number-rows-repeated", "1")), 2 * MAX_ROWS)
+                    row_reps = min(int(el.get(f"{_NS_TABLE}number-rows-repeated", "1")), 2 * lim.rows)
                 continue
             if tag in (f"{_NS_TABLE}table-cell", f"{_NS_TABLE}covered-table-cell"):
                 reps = min(int(el.get(f"{_NS_TABLE}number-columns-repeated", "1")), 16384)
                 if tag == f"{_NS_TABLE}table-cell" and (el.get(f"{_NS_OFFICE}value-type") or len(el)):
                     extent.add(r, c, row_reps, reps)  # a value, repeated down and across
-                if tag == f"{_NS_TABLE}table-cell" and r < MAX_ROWS:
+                if tag == f"{_NS_TABLE}table-cell" and r < lim.rows:
                     rs = int(el.get(f"{_NS_TABLE}number-rows-spanned", "1"))
                     cs = int(el.get(f"{_NS_TABLE}number-columns-spanned", "1"))
                     if rs > 1 or cs > 1:
                         merged.append(((r, c), (r + rs - 1, c + cs - 1)))
                     if el.get(f"{_NS_TABLE}formula") and el.get(f"{_NS_OFFICE}value-type") is None:
-                        missing.update((r, c + k) for k in range(min(reps, MAX_COLS)))
+                        missing.update((r, c + k) for k in range(min(reps, lim.cols)))
                 c += reps
                 el.clear()
             elif tag == f"{_NS_TABLE}table-row":
-                r += min(int(el.get(f"{_NS_TABLE}number-rows-repeated", "1")), 2 * MAX_ROWS)
+                r += min(int(el.get(f"{_NS_TABLE}number-rows-repeated", "1")), 2 * lim.rows)
                 el.clear()
             elif tag == f"{_NS_TABLE}table" and sheet is not None:
                 out[sheet] = (merged, missing)
@@ -326,34 +372,80 @@ def _scan_ods(path: Path) -> dict[str, tuple[list, set[Cell]]]:
     return out
 
 
-def read_csv(path: Path, sheet_name: str) -> list[Sheet]:
-    if path.stat().st_size > MAX_FILE_BYTES:  # before reading it into memory
-        raise ReadError("too_large", f"{MAX_FILE_BYTES // 2**20} MB")
+def read_csv(path: Path, sheet_name: str, lim: Limits = DEFAULT_LIMITS) -> list[Sheet]:
+    """A single-form CSV under the same limits as a workbook: size, rows, columns, cells and
+    characters per cell, each checked as the text is read, before anything is built from it."""
+    if path.stat().st_size > lim.file_bytes:  # before reading it into memory
+        raise ReadError("too_large", f"{lim.file_bytes // 2**20} MB")
     data = path.read_bytes()
     if not data:
         raise ReadError("empty_file")
-    if len(data) > MAX_FILE_BYTES:
-        raise ReadError("too_large", f"{MAX_FILE_BYTES // 2**20} MB")
+    if len(data) > lim.file_bytes:
+        raise ReadError("too_large", f"{lim.file_bytes // 2**20} MB")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ReadError("csv_not_utf8") from None
-    try:
-        rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))]
-    except csv.Error:
-        raise ReadError("not_a_spreadsheet") from None  # e.g. NUL bytes: not a text file
-    if len(rows) > MAX_ROWS:
-        raise ReadError("too_large", f"more than {MAX_ROWS} rows")
+    del data
+    if "\x00" in text:
+        raise ReadError("not_a_spreadsheet")  # NUL bytes: not a text file
+    delimiter = _delimiter(text, lim)
+    # A line with more delimiters than a sheet has columns and no quote cannot be within the limit:
+    # refused before csv splits it into millions of fields.
+    for n, line in enumerate(_head_lines(text, lim.rows + 1)):
+        if line.count(delimiter) >= lim.cols and '"' not in line:
+            raise ReadError("too_large", f"more than {lim.cols} columns", sheet=sheet_name, row=n + 1)
+    csv.field_size_limit(max(lim.cell_chars + 2, 1024))
+    rows: list[list] = []
+    cells = 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise ReadError("cell_too_long", f"more than {lim.cell_chars} characters", sheet=sheet_name,
+                                row=reader.line_num) from None
+            raise ReadError("not_a_spreadsheet") from None
+        if len(row) > lim.cols:
+            raise ReadError("too_large", f"more than {lim.cols} columns", sheet=sheet_name, row=len(rows) + 1)
+        cells += len(row)
+        if len(rows) >= lim.rows or cells > lim.cells:
+            raise ReadError("too_large", f"more than {lim.rows} rows or {lim.cells} cells", sheet=sheet_name)
+        rows.append(row)
+    _check_cells(sheet_name, rows, lim)
     return [Sheet(sheet_name, rows)]
 
 
-def _delimiter(text: str) -> str:
+def _head_lines(text: str, limit: int):
+    start = 0
+    for _ in range(limit):
+        if start >= len(text):
+            return
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end]
+        start = end + 1
+
+
+def _check_cells(sheet: str, rows: list[list], lim: Limits) -> None:
+    """Characters per cell: a 200,000-character cell is refused, located, not stored."""
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if type(v) is str and len(v) > lim.cell_chars:
+                raise ReadError("cell_too_long", f"{len(v)} > {lim.cell_chars} characters", sheet=sheet,
+                                row=r + 1, col=column_letter(c))
+
+
+def _delimiter(text: str, lim: Limits = DEFAULT_LIMITS) -> str:
     """`;` or `,`: the one that splits the first lines into more columns (ties: `,`).
 
     Counting characters on the first line is not enough: a title line, or a
     header such as "Последователи, с которыми ..." holds commas in a `;` file.
     """
-    head = "\n".join(text.splitlines()[:20])
+    head = "\n".join(line[: (lim.cell_chars + 3) * 4] for line in _head_lines(text, 20))
     width = {}
     for d in (",", ";"):
         try:
@@ -363,11 +455,12 @@ def _delimiter(text: str) -> str:
     return ";" if width[";"] > width[","] else ","
 
 
-def read_file(path: Path, sheet_name_for_csv: str = "csv", file_name: str | None = None) -> list[Sheet]:
+def read_file(path: Path, sheet_name_for_csv: str = "csv", file_name: str | None = None,
+              limits: Limits = DEFAULT_LIMITS) -> list[Sheet]:
     """Read by the extension of the name the office gave (archived copies have none)."""
     ext = Path(file_name or path.name).suffix.lower()
     if ext in CSV_EXT:
-        return read_csv(path, sheet_name_for_csv)
+        return read_csv(path, sheet_name_for_csv, limits)
     if ext in SPREADSHEET_EXT:
-        return read_spreadsheet(path)
+        return read_spreadsheet(path, limits)
     raise ReadError("unsupported_file_type", ext or "(no extension)")

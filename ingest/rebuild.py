@@ -102,10 +102,10 @@ def stamp_warehouse(home) -> None:
     stamp = _stamp(h)
     if stamp is None:
         return
-    tmp = h.state / "warehouse_stamp.json.tmp"
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(stamp), encoding="utf-8")
-    os.replace(tmp, h.state / "warehouse_stamp.json")
+    from pcve.safe_io import atomic_write
+
+    h.state.mkdir(parents=True, exist_ok=True)
+    atomic_write(h.state / "warehouse_stamp.json", json.dumps(stamp))
 
 
 def discard_undecided(home) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -115,26 +114,53 @@ def _syncfs(path: Path) -> bool:
         os.close(fd)
 
 
-def safe_name(name: str) -> str:
+NAME_MAX_BYTES = 160  # a name kept locally, before the suffixes the pipeline adds (.errors.html, ~2)
+
+
+def safe_name(name: str, max_bytes: int = NAME_MAX_BYTES) -> str:
     """A file name safe to create locally: no separators, no '..', no control or shell characters, no
-    right-to-left override (which would show `x\u202excod.exe` as `xexe.docx` in a folder listing)."""
+    right-to-left override (which would show `x\u202excod.exe` as `xexe.docx` in a folder listing),
+    and short enough in bytes for any file system with the suffixes the pipeline adds (a longer
+    name keeps its extension and gets a short hash of the whole name, so two stay distinct)."""
+    original = name
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = re.sub(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", name)  # controls, bidi overrides
     name = re.sub(r"[<>:\"|?*`$;&!'(){}\[\]]", "_", name).strip(" .")
-    return name or "unnamed"
+    name = name or "unnamed"
+    if len(name.encode("utf-8")) > max_bytes:
+        stem, ext = os.path.splitext(name)
+        ext = ext if len(ext.encode("utf-8")) <= 16 else ""
+        tag = "~" + hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        room = max_bytes - len(ext.encode("utf-8")) - len(tag)
+        stem = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip(" .")
+        name = f"{stem}{tag}{ext}"
+    return name
+
+
+class ReportsRefused(OSError):
+    """The office's _reports is a symlink or not a folder: nothing is written through it."""
 
 
 def write_back(location: str, name: str, data: bytes) -> str:
-    """Write a report beside the office's files, under _reports/ (atomic where the fs allows)."""
+    """Write a report beside the office's files, under _reports/ (atomic where the fs allows).
+    Locally, a `_reports` that is a symlink or a file is refused (ReportsRefused): a report is
+    never written outside the office's folder."""
     fs, root = filesystem(location)
     target_dir = f"{root}/{REPORTS_DIR}"
-    fs.makedirs(target_dir, exist_ok=True)
     target = f"{target_dir}/{safe_name(name)}"
     if _is_local(fs):
-        tmp = Path(target + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        from pcve.safe_io import UnsafePath, atomic_write, check_folder
+
+        folder = Path(target_dir)
+        try:
+            check_folder(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            check_folder(folder)  # raced into a symlink between the two
+            atomic_write(Path(target), data)
+        except UnsafePath as exc:
+            raise ReportsRefused(str(exc)) from None
     else:
+        fs.makedirs(target_dir, exist_ok=True)
         with fs.open(target, "wb") as fh:
             fh.write(data)
     return target
@@ -146,7 +172,6 @@ def _is_local(fs) -> bool:
 
 
 def copy_local(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    from pcve.safe_io import atomic_copy
+
+    atomic_copy(src, dest)

@@ -55,6 +55,8 @@ class Column:
     codes: str | None = None
     default: str | None = None
     rules: tuple = ()
+    min: int = 0  # an int column's range (forms.yml min:/max:), checked exactly by the parser
+    max: int = 2_147_483_647
 
     @property
     def aliases(self) -> list[str]:
@@ -127,6 +129,7 @@ class Config:
     territory_suffixes: tuple[str, ...]
     person_headers: tuple[str, ...]
     header_search_rows: int
+    limits: dict = field(default_factory=dict)  # forms.yml `limits:` (ingest.reader.Limits.from_config)
     _by_kato: dict[str, Territory] = field(default_factory=dict, repr=False)
 
     def territory(self, kato: str) -> Territory:
@@ -178,6 +181,7 @@ def load_config(config_dir: str | None = None) -> Config:
                     name=c["name"], type=c["type"], required=bool(c.get("required")),
                     labels={k: c[k] for k in ("kk", "ru", "en") if k in c},
                     codes=c.get("codes"), default=c.get("default"), rules=rules,
+                    **{k: int(c[k]) for k in ("min", "max") if k in c},
                 )
             )
         forms[fname] = Form(fname, spec.get("grain", ""), dict(spec["sheets"]), tuple(cols),
@@ -220,5 +224,6 @@ def load_config(config_dir: str | None = None) -> Config:
         territory_suffixes=tuple(forms_y["territory_suffixes"]),
         person_headers=tuple(forms_y["person_headers"]),
         header_search_rows=int(forms_y.get("header_search_rows", 15)),
+        limits=dict(forms_y.get("limits") or {}),
         _by_kato={t.kato: t for t in territories},
     )

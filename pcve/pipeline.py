@@ -208,12 +208,11 @@ def _exports_current(h, key: str) -> bool:
 
 def _save_exports_state(h, key: str | None, result: dict) -> None:
     import json
-    import os
 
     if not key:
         return
     periods = sorted(p.name for p in h.exports.iterdir()
                      if not p.name.startswith(".") and p.name != "public" and (p / "manifest.json").is_file())
-    tmp = h.state / "exports.json.tmp"
-    tmp.write_text(json.dumps({"key": key, "periods": periods}, indent=2), encoding="utf-8")
-    os.replace(tmp, h.state / "exports.json")
+    from pcve.safe_io import atomic_write
+
+    atomic_write(h.state / "exports.json", json.dumps({"key": key, "periods": periods}, indent=2))

@@ -80,9 +80,9 @@ def _read_state(h: Home, name: str) -> dict:
 
 def _write_state(h: Home, name: str, data: dict) -> None:
     h.state.mkdir(parents=True, exist_ok=True)
-    tmp = h.state / f".{name}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, h.state / name)
+    from pcve.safe_io import atomic_write
+
+    atomic_write(h.state / name, json.dumps(data, indent=2, sort_keys=True))
 
 
 def _project_hash(project_dir: Path = DBT_PROJECT_DIR) -> str:

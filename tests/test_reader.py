@@ -57,7 +57,7 @@ def test_quick_path_taken_for_a_plain_sheet_and_agrees(tmp_path, monkeypatch):
     real = reader._quick_scan
     monkeypatch.setattr(reader, "_quick_scan", lambda *a: calls.append(a) or real(*a))
     quick = _scan_xlsx(p)
-    assert calls and quick == {"Іс-шаралар": ([], set())}
+    assert calls and quick == {"Іс-шаралар": ([], set(), {})}
     assert quick == _full_scan(p, monkeypatch)
 
 
@@ -68,7 +68,7 @@ def test_formula_without_cached_value_goes_to_the_full_scan(tmp_path, monkeypatc
     p = _case(tmp_path, "formula", data)
     assert b"<f>" in zipfile.ZipFile(p).read("xl/worksheets/sheet1.xml")
     assert reader._quick_scan(zipfile.ZipFile(p), "xl/worksheets/sheet1.xml", "x") is None
-    assert _scan_xlsx(p) == {"Іс-шаралар": ([], {(2, 4)})}
+    assert _scan_xlsx(p) == {"Іс-шаралар": ([], {(2, 4)}, {})}
 
 
 def test_prefixed_tags_and_cells_without_reference_go_to_the_full_scan(tmp_path, monkeypatch):
@@ -88,7 +88,7 @@ def test_a_far_empty_styled_cell_is_left_to_the_full_scan_which_accepts_it(tmp_p
         b"</sheetData>", f'<row r="{reader.MAX_ROWS + 5}"><c r="A{reader.MAX_ROWS + 5}" s="0"/></row></sheetData>'.encode()))
     p = _case(tmp_path, "styled", data)
     assert reader._quick_scan(zipfile.ZipFile(p), "xl/worksheets/sheet1.xml", "x") is None
-    assert _scan_xlsx(p) == {"Іс-шаралар": ([], set())}
+    assert _scan_xlsx(p) == {"Іс-шаралар": ([], set(), {})}
     # a value that far out is refused by the full scan, before calamine inflates the range
     far = _rewrite_sheet(_book(ROWS), lambda b: b.replace(
         b"</sheetData>", f'<row r="{reader.MAX_ROWS + 5}"><c r="A{reader.MAX_ROWS + 5}"><v>1</v></c></row>'

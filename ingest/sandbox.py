@@ -1,0 +1,196 @@
+"""Reading and parsing received files in child processes held to limits.
+
+Whatever a file does to the reader (a zip bomb that inflates past the address space, XML that
+takes minutes, a crash inside calamine's native code), it happens in a child process:
+
+- each child sets RLIMIT_AS to what it uses at start plus `Limits.memory_mb`, so an allocation
+  past it fails there (MemoryError, or an abort in native code) instead of swapping the machine;
+- the parent gives each file `Limits.seconds` of wall time, then kills the child;
+- a child that dies or is killed is replaced and its file ends *rejected* with a located reason
+  (`too_large`, `too_slow`, `internal_error` naming the stage): the other files go on.
+
+Children are kept for the whole batch (starting one costs milliseconds a file otherwise):
+forked when this process runs no other thread, spawned otherwise (see pcve.procs.can_fork).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from ingest.parse import FileParser, Issue, ParsedFile, internal_error_file
+from ingest.privacy import mask
+from ingest.reader import Limits
+from pcve.config import load_config
+
+log = logging.getLogger("pcve.sandbox")
+
+Job = tuple[str, str, str]  # (office, path of the archived copy, the name the office gave)
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _limit_memory(memory_mb: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not POSIX: the wall-time limit still holds
+        return
+    base = _address_space()
+    if base is None:
+        return
+    cap = base + memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _child(conn, config_dir: str, memory_mb: int) -> None:
+    """A child's loop: one job in, one ParsedFile out, until told to stop (None) or killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a child stops
+    _limit_memory(memory_mb)
+    parsers: dict[str, FileParser] = {}
+    cfg = load_config(config_dir)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        office, path, name = job
+        try:
+            if office not in parsers:
+                parsers[office] = FileParser(cfg, office)
+            pf = parsers[office].parse(Path(path), name)
+        except MemoryError:
+            pf = rejected(office, name, "too_large", f"more than {memory_mb} MB of memory")
+        except Exception as exc:  # FileParser.parse catches what the file causes: this is ours
+            pf = internal_error_file(office, name, "read", exc)
+        try:
+            conn.send(pf)
+        except MemoryError:
+            conn.send(rejected(office, name, "too_large", f"more than {memory_mb} MB of memory"))
+
+
+def rejected(office: str, name: str, rule: str, detail: str) -> ParsedFile:
+    from pcve.periods import period_from_filename
+
+    name = mask(name)
+    try:
+        period = period_from_filename(name)
+    except Exception:
+        period = None
+    pf = ParsedFile(office, name, period, "workbook")
+    pf.issues.append(Issue("error", rule, params={"detail": detail}))
+    return pf
+
+
+class _Worker:
+    def __init__(self, ctx, config_dir: str, memory_mb: int):
+        self.conn, child_conn = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_child, args=(child_conn, config_dir, memory_mb), daemon=True)
+        self.proc.start()
+        child_conn.close()
+        self.job: tuple[int, Job] | None = None
+        self.deadline = 0.0
+
+    def give(self, n: int, job: Job, seconds: float) -> bool:
+        try:
+            self.conn.send(job)
+        except (OSError, ValueError):
+            return False
+        self.job, self.deadline = (n, job), time.monotonic() + seconds
+        return True
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.proc.join(2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(2)
+        self.conn.close()
+
+
+def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, config_dir: str | None = None,
+                    ) -> Iterator[ParsedFile]:
+    """ParsedFiles in the jobs' order, each read and parsed in a child process under `limits`."""
+    from pcve import config
+    from pcve.procs import can_fork
+
+    config_dir = str(config_dir or config.CONFIG_DIR)
+    jobs = list(jobs)
+    if not jobs:
+        return
+    ctx = multiprocessing.get_context("fork" if can_fork() else "spawn")
+    pending = deque(enumerate(jobs))
+    done: dict[int, ParsedFile] = {}
+    pool = [_Worker(ctx, config_dir, limits.memory_mb) for _ in range(max(1, min(workers, len(jobs))))]
+    next_out = 0
+    try:
+        while next_out < len(jobs):
+            for i, w in enumerate(pool):
+                if w.job is None and pending:
+                    n, job = pending.popleft()
+                    if not w.give(n, job, limits.seconds):  # a child that died idle: replaced
+                        w.kill()
+                        pool[i] = w = _Worker(ctx, config_dir, limits.memory_mb)
+                        w.give(n, job, limits.seconds)
+            busy = [w for w in pool if w.job is not None]
+            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic()) if busy else 0.0
+            ready = set(wait([w.conn for w in busy], timeout=timeout)) if busy else set()
+            for i, w in enumerate(pool):
+                if w.job is None:
+                    continue
+                n, (office, _, name) = w.job
+                if w.conn in ready:
+                    try:
+                        done[n] = w.conn.recv()
+                        w.job = None
+                        continue
+                    except (EOFError, OSError):  # died mid-file: a bomb past the memory limit, a crash
+                        w.proc.join(5)
+                        code = w.proc.exitcode
+                        log.warning("reader process died on %r (exit %s)", mask(name), code)
+                        done[n] = (rejected(office, name, "too_large",
+                                            f"more than {limits.memory_mb} MB of memory")
+                                   if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS, 1)
+                                   else internal_error_file(office, name, "read", detail=f"exit {code}"))
+                elif time.monotonic() >= w.deadline:
+                    log.warning("reading %r took more than %ss: stopped", mask(name), limits.seconds)
+                    done[n] = rejected(office, name, "too_slow", f"{limits.seconds:g} s")
+                else:
+                    continue
+                w.kill()
+                pool[i] = _Worker(ctx, config_dir, limits.memory_mb)
+            while next_out in done:
+                yield done.pop(next_out)
+                next_out += 1
+    finally:
+        for w in pool:
+            if w.job is None:
+                w.stop()
+            else:
+                w.kill()
