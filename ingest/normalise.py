@@ -20,8 +20,10 @@ from pcve.periods import Period
 _LATIN_UPPER = str.maketrans("ABCEHKMOPTXY", "АВСЕНКМОРТХУ")
 _LATIN_LOWER = str.maketrans("aceiopxyh", "асеіорхуһ")
 _RU_KEYBOARD = str.maketrans("әғқңөұүһіё", "агкноуухие")
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2007\u2009\u200b\ufeff]+")
-_BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2007\u2009]+")
+# Invisible format characters (bidi marks, zero-width space/joiners, BOM): removed, not made spaces,
+# so that a number typed with one inside still reads as one number (the privacy gate reads it so).
+_BIDI = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def nfc(text: str) -> str:

@@ -153,7 +153,7 @@ class _Header:
 
 
 class FileParser:
-    def __init__(self, cfg: Config, office: str):
+    def __init__(self, cfg: Config, office: str, limits: Limits | None = None):
         self.cfg = cfg
         self.office = cfg.offices[office]
         self.territories = TerritoryMatcher(cfg, office)
@@ -164,7 +164,7 @@ class FileParser:
         self.aliases = {
             f.name: {header_key(a): c.name for c in f.columns for a in c.aliases} for f in cfg.forms.values()
         }
-        self.limits = Limits.from_config(cfg.limits)
+        self.limits = limits or Limits.from_config(cfg.limits)
 
     # ------------------------------------------------------------ file level
     def parse(self, path: Path, file_name: str) -> ParsedFile:

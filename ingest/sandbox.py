@@ -58,9 +58,10 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def _child(conn, config_dir: str, memory_mb: int) -> None:
+def _child(conn, config_dir: str, limits: Limits) -> None:
     """A child's loop: one job in, one ParsedFile out, until told to stop (None) or killed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a child stops
+    memory_mb = limits.memory_mb
     _limit_memory(memory_mb)
     parsers: dict[str, FileParser] = {}
     cfg = load_config(config_dir)
@@ -74,7 +75,7 @@ def _child(conn, config_dir: str, memory_mb: int) -> None:
         office, path, name = job
         try:
             if office not in parsers:
-                parsers[office] = FileParser(cfg, office)
+                parsers[office] = FileParser(cfg, office, limits)
             pf = parsers[office].parse(Path(path), name)
         except MemoryError:
             pf = rejected(office, name, "too_large", f"more than {memory_mb} MB of memory")
@@ -100,9 +101,9 @@ def rejected(office: str, name: str, rule: str, detail: str) -> ParsedFile:
 
 
 class _Worker:
-    def __init__(self, ctx, config_dir: str, memory_mb: int):
+    def __init__(self, ctx, config_dir: str, limits: Limits):
         self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_child, args=(child_conn, config_dir, memory_mb), daemon=True)
+        self.proc = ctx.Process(target=_child, args=(child_conn, config_dir, limits), daemon=True)
         self.proc.start()
         child_conn.close()
         self.job: tuple[int, Job] | None = None
@@ -147,7 +148,7 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
     ctx = multiprocessing.get_context("fork" if can_fork() else "spawn")
     pending = deque(enumerate(jobs))
     done: dict[int, ParsedFile] = {}
-    pool = [_Worker(ctx, config_dir, limits.memory_mb) for _ in range(max(1, min(workers, len(jobs))))]
+    pool = [_Worker(ctx, config_dir, limits) for _ in range(max(1, min(workers, len(jobs))))]
     next_out = 0
     try:
         while next_out < len(jobs):
@@ -156,7 +157,7 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
                     n, job = pending.popleft()
                     if not w.give(n, job, limits.seconds):  # a child that died idle: replaced
                         w.kill()
-                        pool[i] = w = _Worker(ctx, config_dir, limits.memory_mb)
+                        pool[i] = w = _Worker(ctx, config_dir, limits)
                         w.give(n, job, limits.seconds)
             busy = [w for w in pool if w.job is not None]
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic()) if busy else 0.0
@@ -184,7 +185,7 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
                 else:
                     continue
                 w.kill()
-                pool[i] = _Worker(ctx, config_dir, limits.memory_mb)
+                pool[i] = _Worker(ctx, config_dir, limits)
             while next_out in done:
                 yield done.pop(next_out)
                 next_out += 1

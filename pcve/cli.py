@@ -95,7 +95,7 @@ def _one_line(record: logging.LogRecord) -> bool:
 
     message = record.getMessage()
     # and IIN-shaped numbers and phones masked, whoever logs them (fsspec logs the paths it opens)
-    inert = mask(message.translate(_ESCAPES))
+    inert = mask(message).translate(_ESCAPES)
     if inert != message:
         record.msg, record.args = inert, ()
     return True
