@@ -387,8 +387,6 @@ def read_csv(path: Path, sheet_name: str, lim: Limits = DEFAULT_LIMITS) -> list[
     except UnicodeDecodeError:
         raise ReadError("csv_not_utf8") from None
     del data
-    if "\x00" in text:
-        raise ReadError("not_a_spreadsheet")  # NUL bytes: not a text file
     delimiter = _delimiter(text, lim)
     # A line with more delimiters than a sheet has columns and no quote cannot be within the limit:
     # refused before csv splits it into millions of fields.

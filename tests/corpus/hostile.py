@@ -289,8 +289,12 @@ def all_hostile() -> list[Hostile]:
         H("formula without a cached value", "nocache 2017-06.xlsx", formula_no_cache(),
           {"formula_not_calculated"}, cells={"Іс-шаралар!E2"}),
         # ---- text accepted as text (forms.md: text stored as given)
+        # the same per-cell limit for every format (issue 13): 32,767 characters, as in Excel
         H("very long cell (100,000 characters, CSV)", "long 2017-07__events.csv",
-          csv_bytes([EVENTS_KK, ["07.07.2017", "Медеу", "семинар", long_text, 10]], ";"), None, stored=(long_text,)),
+          csv_bytes([EVENTS_KK, ["07.07.2017", "Медеу", "семинар", long_text, 10]], ";"), {"cell_too_long"}),
+        H("a CSV cell of 32,767 characters (the limit)", "limit 2017-07__events.csv",
+          csv_bytes([EVENTS_KK, ["08.07.2017", "Медеу", "семинар", long_text[:32767], 10]], ";"), None,
+          stored=(long_text[:32767],)),
         H("very long cell (32,767 characters, the most an .xlsx cell holds)", "long 2017-07.xlsx",
           _good(7, long_text[:32767]), None, stored=(long_text[:32767],)),
         H("control characters in a cell", "ctrl 2017-08__events.csv",
