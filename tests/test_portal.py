@@ -128,7 +128,7 @@ def portal(tmp_path_factory):
     levels = {n: logging.getLogger(n).level for n in ("pcve", "uvicorn")}
     for n in levels:
         logging.getLogger(n).setLevel(logging.INFO)
-    app = create_app(Settings(home=home.root, secret=b"test-secret" * 4))
+    app = create_app(Settings(home=home.root, signing_key=b"test-key" * 4))
     pages: list[str] = []  # every page a test fetched, for the privacy sweep at the end
     yield {"home": home, "app": app, "records": records, "pages": pages, "tmp": tmp_path_factory.mktemp("wb")}
     root.removeHandler(records)
@@ -296,9 +296,9 @@ def test_an_office_user_cannot_reach_another_office_by_guessing(portal, turkista
 
 # ---------------------------------------------------------------- upload limits and names
 def test_oversized_upload_is_refused_before_it_is_stored(portal):
-    assert Settings(home=portal["home"].root, secret=b"k").max_upload_bytes == MAX_FILE_BYTES  # intake's limit
+    assert Settings(home=portal["home"].root, signing_key=b"k").max_upload_bytes == MAX_FILE_BYTES  # intake's limit
     home = portal["home"]
-    small = create_app(Settings(home=home.root, secret=b"test-secret" * 4, max_upload_bytes=20_000))
+    small = create_app(Settings(home=home.root, signing_key=b"test-key" * 4, max_upload_bytes=20_000))
     c = _login(small, "alma")
     before = sorted(p.name for p in (home.inbox / "almaty").glob("*"))
     uploads = home.root / "portal" / "uploads" / "almaty"
@@ -428,7 +428,7 @@ def test_submit_triggers_office_intake_through_the_airflow_rest_api(portal, tmp_
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         home = portal["home"]
-        app = create_app(Settings(home=home.root, secret=b"test-secret" * 4, airflow_url=f"http://127.0.0.1:{port}/",
+        app = create_app(Settings(home=home.root, signing_key=b"test-key" * 4, airflow_url=f"http://127.0.0.1:{port}/",
                                   airflow_user="portal", airflow_password="airflow-secret"))
         c = _login(app, "alma")
         _, good = _bad_and_good(tmp_path, "2017-05")

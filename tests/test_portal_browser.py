@@ -109,6 +109,16 @@ def _shot(driver, name: str) -> None:
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))
 
 
+def _wait(driver, element_id: str):
+    """The element, once the page that has it is loaded (a click that submits a form returns
+    before the next page is there)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.ID, element_id)))
+
+
 def test_clerk_uploads_fixes_submits_and_sees_it_accepted(server, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -124,30 +134,32 @@ def test_clerk_uploads_fixes_submits_and_sees_it_accepted(server, browser, tmp_p
     d.find_element(By.ID, "name").send_keys("clerk")
     d.find_element(By.ID, "password").send_keys(PASSWORD)
     d.find_element(By.ID, "login").click()
+    _wait(d, "upload-link")
     assert d.current_url == base + "/office/almaty"
 
     # the broken workbook: its error located by cell, in the office's language, then in English
     d.find_element(By.ID, "upload-link").click()
-    d.find_element(By.ID, "file").send_keys(str(bad))
+    _wait(d, "file").send_keys(str(bad))
     d.find_element(By.ID, "check").click()
-    assert "bad" in d.find_element(By.ID, "verdict").get_attribute("class")
+    assert "bad" in _wait(d, "verdict").get_attribute("class")
     rows = d.find_elements(By.CSS_SELECTOR, "#issues tr.error")
     located = [(r.find_element(By.CSS_SELECTOR, "td.cell").text, r.find_element(By.CSS_SELECTOR, "td.rule").text,
                 r.find_element(By.CSS_SELECTOR, "td.message").text) for r in rows]
     assert located == [("Әңгімелесу!D4", "not_a_number", MESSAGES["not_a_number"]["kk"].format(value="бес"))]
     _shot(d, "check")
     d.find_element(By.ID, "lang-en").click()
+    _wait(d, "lang-kk")  # the English page links back to Kazakh
     assert d.find_element(By.CSS_SELECTOR, "#issues tr.error td.message").text == \
         MESSAGES["not_a_number"]["en"].format(value="бес")
 
     # the fixed one passes and is submitted
     d.find_element(By.ID, "upload-another").click()
-    d.find_element(By.ID, "file").send_keys(str(good))
+    _wait(d, "file").send_keys(str(good))
     d.find_element(By.ID, "check").click()
-    assert "good" in d.find_element(By.ID, "verdict").get_attribute("class")
+    assert "good" in _wait(d, "verdict").get_attribute("class")
     assert not d.find_elements(By.CSS_SELECTOR, "#issues tr.error")
     d.find_element(By.ID, "submit").click()
-    assert d.find_element(By.ID, "stored-name").text == name
+    assert _wait(d, "stored-name").text == name
     assert "next intake runs at" in d.find_element(By.ID, "next-intake").text
     placed = home / "inbox" / "almaty" / name
     assert placed.read_bytes() == good.read_bytes()
@@ -156,12 +168,13 @@ def test_clerk_uploads_fixes_submits_and_sees_it_accepted(server, browser, tmp_p
     result = pipeline.intake(home, only_offices=["almaty"])
     assert [a["file"] for a in result["offices"]["almaty"]["accepted"]] == [name]
     d.find_element(By.ID, "office-link").click()
+    _wait(d, "submissions")
     row = d.find_element(By.CSS_SELECTOR, "#submissions tr.accepted")
     assert name in row.text and "accepted" == row.find_element(By.CSS_SELECTOR, "td.status").text
     assert "2017-03" not in [r.find_element(By.CSS_SELECTOR, "td").text
-                             for r in d.find_elements(By.CSS_SELECTOR, "#missing tr.overdue")]
+                             for r in d.find_elements(By.CSS_SELECTOR, "#missing tr.overdue, #missing-earlier tr.overdue")]
     _shot(d, "office")
 
     d.find_element(By.ID, "logout").click()
-    assert d.find_elements(By.ID, "password")  # back to the login form
+    assert _wait(d, "password")  # back to the login form
     assert PASSWORD not in server["log"].read_text(errors="replace")

@@ -57,7 +57,7 @@ FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the CSRF field around the 
 @dataclass
 class Settings:
     home: Path
-    secret: bytes
+    signing_key: bytes
     max_upload_bytes: int = S.MAX_FILE_BYTES  # intake's own limit (ingest/reader.py)
     airflow_url: str = ""
     airflow_user: str = ""
@@ -65,7 +65,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, home: Path) -> Settings:
-        return cls(home=Home.at(home).root, secret=_secret(Home.at(home).root),
+        return cls(home=Home.at(home).root, signing_key=_secret(Home.at(home).root),
                    airflow_url=os.getenv("PCVE_PORTAL_AIRFLOW_URL", "").strip(),
                    airflow_user=os.getenv("PCVE_PORTAL_AIRFLOW_USER", "").strip(),
                    airflow_password=os.getenv("PCVE_PORTAL_AIRFLOW_PASSWORD", ""))
@@ -158,7 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
     home = Home.at(settings.home)
     accounts = Accounts(home.root)
     uploads = S.Uploads(home.root)
-    signer = URLSafeTimedSerializer(settings.secret, salt="pcve-portal-session")
+    signer = URLSafeTimedSerializer(settings.signing_key, salt="pcve-portal-session")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(UI=UI, LANGS=LANGS)
 
