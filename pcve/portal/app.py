@@ -481,7 +481,8 @@ def _owed(home: Home, code: str) -> dict:
     submissions.sort(key=lambda s: s["submission_id"], reverse=True)
     try:
         waiting = [mask(r["name"]) for r in discover(home.root, code)]
-    except OSError:
+    except Exception as exc:  # a remote source that does not answer: the rest of the page still shows
+        log.warning("portal: cannot list the source of %s: %s", code, type(exc).__name__)
         waiting = []
     today = datetime.now(ALMATY_TZ).date()
     last = _last_ended(office.periodicity, today)
