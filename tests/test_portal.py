@@ -364,6 +364,21 @@ def test_a_clash_gets_a_suffix_and_nothing_is_overwritten(tmp_path):
     assert sorted(p.name for p in src.iterdir()) == sorted(names)  # no temp file left behind
 
 
+def test_a_remote_source_gets_the_same_names(tmp_path):
+    """A source behind fsspec (sftp://, s3://; here fsspec's in-memory file system): the same
+    suffix on a clash, nothing overwritten, no part file left."""
+    import fsspec
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(b"first"), b.write_bytes(b"second")
+    location = "memory://pcve-portal-test/inbox/almaty"
+    names = [S.place_in_source(location, "almaty_2017-03.xlsx", f) for f in (a, b)]
+    assert names == ["almaty_2017-03.xlsx", "almaty_2017-03~2.xlsx"]
+    fs = fsspec.filesystem("memory")
+    assert [fs.cat(f"/pcve-portal-test/inbox/almaty/{n}") for n in names] == [b"first", b"second"]
+    assert sorted(p.rsplit("/", 1)[-1] for p in fs.ls("/pcve-portal-test/inbox/almaty", detail=False)) == names
+
+
 # ---------------------------------------------------------------- the check
 def test_the_check_is_pcve_validate_and_speaks_kk_ru_en(portal, tmp_path):
     bad, _ = _bad_and_good(tmp_path)
