@@ -107,7 +107,7 @@ def measure_portal(work: Path, env: dict, quick: bool) -> dict:
             t0 = time.perf_counter()
             page = opener.open(req, timeout=60).read().decode()  # the redirect to the result page is followed
             warm.append(time.perf_counter() - t0)
-            errors = int(re.search(r"(\d+) error\(s\)", page)[1])
+            errors = int(re.search(r'data-errors="(\d+)"', page)[1])
     finally:
         proc.terminate()
         try:

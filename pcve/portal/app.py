@@ -36,6 +36,7 @@ from pcve.home import Home
 from pcve.periods import ALMATY_TZ
 from pcve.portal import submit as S
 from pcve.portal.accounts import Accounts, User
+from pcve.portal.texts import REFUSED, TOO_LARGE, UI
 
 log = logging.getLogger("pcve.portal")
 HERE = Path(__file__).resolve().parent
@@ -124,34 +125,11 @@ class _BodyLimit:
 
 
 async def _too_large(send) -> None:
-    body = b"The file is larger than intake accepts."
+    body = TOO_LARGE.encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"),
                             *[(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]]})
     await send({"type": "http.response.body", "body": body})
-
-
-# Texts of the portal's own pages that an office reads in its language (the check table's
-# messages come from ingest/messages.py).
-UI = {
-    "severity": {"kk": "Түрі", "ru": "Тип", "en": "Severity"},
-    "cell": {"kk": "Ұяшық", "ru": "Ячейка", "en": "Cell"},
-    "column": {"kk": "Баған", "ru": "Столбец", "en": "Column"},
-    "value": {"kk": "Мән", "ru": "Значение", "en": "Value"},
-    "message": {"kk": "Не істеу керек", "ru": "Что сделать", "en": "What to do"},
-    "error": {"kk": "қате", "ru": "ошибка", "en": "error"},
-    "warning": {"kk": "ескерту", "ru": "предупреждение", "en": "warning"},
-    "passed": {"kk": "Файл тексеруден өтті.", "ru": "Файл прошёл проверку.", "en": "The file passed the check."},
-    "failed": {"kk": "Файлда қателер бар: intake оны қабылдамайды.",
-               "ru": "В файле есть ошибки: приём его отклонит.",
-               "en": "The file has errors: intake will reject it."},
-}
-REFUSED = {
-    "bad_name": "The file name cannot be stored ({detail}): rename the file (at most 255 bytes, no NUL) and upload it again.",
-    "empty_name": "The upload has no file name: choose a file and upload it again.",
-    "unsupported_file_type": "File type {detail} is not accepted: send .xlsx, .ods or UTF-8 .csv.",
-    "no_file": "No file was chosen: choose a workbook and upload it.",
-}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -359,7 +337,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         def refused(rule: str, detail: str = "", status: int = 400):
             return render(request, "upload.html", session, status=status, user=user, office=office, lang=lang,
-                          refused=REFUSED.get(rule, rule).format(detail=detail),
+                          refused=REFUSED[rule][lang].format(detail=detail),
                           max_mb=settings.max_upload_bytes // (1024 * 1024), exts=", ".join(sorted(S.SUPPORTED_EXT)))
 
         file = form.get("file")
@@ -371,7 +349,7 @@ def create_app(settings: Settings) -> FastAPI:
             log.info("portal: %s: upload refused (%s)", user.name, exc.rule)
             return refused(exc.rule, exc.detail)
         if (file.size or 0) > settings.max_upload_bytes:
-            return PlainTextResponse("The file is larger than intake accepts.", status_code=413)
+            return PlainTextResponse(TOO_LARGE, status_code=413)
         uid, folder = uploads.new(code)
         stored = folder / "upload"  # no office-chosen name on disk until submit
         with open(stored, "wb") as out:
