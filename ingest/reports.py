@@ -46,6 +46,11 @@ def _params(cfg: Config, pf: ParsedFile, issue: Issue, lang: str) -> dict:
     return p
 
 
+def issue_message(cfg: Config, pf: ParsedFile, issue: Issue, lang: str) -> str:
+    """One issue's message in `lang` (kk, ru or en), privacy-masked like every report text."""
+    return mask(render(issue.rule, lang, _params(cfg, pf, issue, lang)))
+
+
 def _label(cfg: Config, name: str, lang: str) -> str:
     for form in cfg.forms.values():
         for c in form.columns:

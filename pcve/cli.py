@@ -260,21 +260,13 @@ def validate(file: Path, office: str, as_json: bool) -> None:
     """Dry-run one file through parsing and the GX suites; nothing is stored.
 
     Exit code 4 when the file would be rejected."""
-    from expectations.validate import validate_batch
-    from ingest.parse import parse_file
-    from ingest.reports import issue_rows, sort_issues
+    from pcve.check import check_file
     from pcve.config import load_config
-    from pcve.periods import today_almaty
 
     cfg = load_config()
     if office not in cfg.offices:
         raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
-    pf = parse_file(cfg, office, file)
-    validate_batch(cfg, [pf], today_almaty())
-    rows = issue_rows(cfg, pf, sort_issues(pf.issues))
-    data = {"file": file.name, "period": pf.period.token if pf.period else None,
-            "rows": {f: len(r) for f, r in pf.rows.items()}, "errors": len(pf.errors),
-            "warnings": len(pf.warnings), "issues": rows}
+    data = check_file(office, file, cfg=cfg)  # the portal's check too: intake's parser, privacy gate, GX
 
     def render(d):
         c = _console()
@@ -285,7 +277,7 @@ def validate(file: Path, office: str, as_json: bool) -> None:
             c.print(f"  {r['severity']:7} {r['cell'] or '-':24} {r['rule']:22} {r[lang]}")
 
     _emit(data, as_json, render)
-    if pf.errors:
+    if data["errors"]:
         sys.exit(EXIT_INVALID)
 
 
@@ -447,6 +439,84 @@ def suites(check: bool) -> None:
 
     for p in write_suites(cfg):
         click.echo(str(p))
+
+
+@main.command()
+@home_option
+@click.option("--host", default=lambda: os.getenv("PCVE_PORTAL_HOST", "127.0.0.1"), show_default="127.0.0.1",
+              help="Address to listen on (env PCVE_PORTAL_HOST); keep it on loopback behind a TLS proxy.")
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.getenv("PCVE_PORTAL_PORT", "8081")),
+              show_default="8081", help="Port (env PCVE_PORTAL_PORT).")
+@_guard
+def serve(home: Path, host: str, port: int) -> None:
+    """The office portal: offices upload a workbook, see its located check at once, submit it into
+    their source, and follow what they owe. Accounts: `pcve portal add-user`."""
+    from pcve.portal.app import serve as _serve
+
+    _serve(home, host=host, port=port)
+
+
+@main.group()
+def portal() -> None:
+    """Accounts of the office portal (stored hashed in HOME/portal/users.json)."""
+
+
+def _read_password(name: str) -> str:
+    if sys.stdin.isatty():
+        return click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")  # piped: the first line (never argv: ps would show it)
+
+
+@portal.command("add-user")
+@click.argument("name")
+@home_option
+@click.option("--office", help="The office this user submits for (see config/offices.yml).")
+@click.option("--engineer", is_flag=True, help="An engineer: sees every office.")
+@click.option("--replace", is_flag=True, help="Replace an existing user's password and role.")
+@_guard
+def portal_add_user(name: str, home: Path, office: str | None, engineer: bool, replace: bool) -> None:
+    """Create a portal user. The password is read from the terminal (asked twice) or from the
+    first line of stdin, never from the command line."""
+    from pcve.config import load_config
+    from pcve.portal.accounts import AccountError, Accounts
+
+    if bool(office) == engineer:
+        raise click.UsageError("give exactly one of --office CODE or --engineer")
+    if office and office not in load_config().offices:
+        raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(load_config().offices)}")
+    try:
+        Accounts(Path(home)).add(name, _read_password(name), office=office, replace=replace)
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"portal user {name}: {'engineer (every office)' if engineer else 'office ' + office}")
+
+
+@portal.command("unlock")
+@click.argument("name")
+@home_option
+@_guard
+def portal_unlock(name: str, home: Path) -> None:
+    """Lift a lock-out after repeated failed logins."""
+    from pcve.portal.accounts import AccountError, Accounts
+
+    try:
+        Accounts(Path(home)).unlock(name)
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"portal user {name}: unlocked")
+
+
+@portal.command("list-users")
+@home_option
+@json_option
+@_guard
+def portal_list_users(home: Path, as_json: bool) -> None:
+    """Portal users, their office and whether they are locked out (never a hash)."""
+    from pcve.portal.accounts import Accounts
+
+    users = Accounts(Path(home)).listing()
+    _emit(users, as_json, lambda us: [click.echo(f"{u['name']:24} {u['office'] or 'engineer':12} "
+                                                 f"{'LOCKED' if u['locked'] else ''}") for u in us])
 
 
 if __name__ == "__main__":

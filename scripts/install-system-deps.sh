@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the report and spreadsheet tests need (tests/test_report.py):
 #   chromium                 headless browser that renders exports/<period>/report.html
+#   chromium-driver          WebDriver for that chromium: the office portal's browser test (Selenium)
 #   libreoffice-calc-nogui   headless LibreOffice that opens indicators.xlsx (soffice --convert-to)
 #   fonts-dejavu-core        Cyrillic incl. the Kazakh letters (ә ғ қ ң ө ұ ү һ і) for the screenshots
 #
@@ -9,16 +10,17 @@
 # Debian/Ubuntu only; run as root or with sudo available. Used by `make setup` and `.ci/run`.
 set -euo pipefail
 
-PACKAGES=(chromium libreoffice-calc-nogui fonts-dejavu-core)
+PACKAGES=(chromium chromium-driver libreoffice-calc-nogui fonts-dejavu-core)
 
 have_all() {
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || return 1
+    command -v chromedriver >/dev/null 2>&1 || [ -x /usr/bin/chromedriver ] || return 1
     command -v soffice >/dev/null 2>&1 || [ -x /usr/bin/soffice ] || return 1
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || return 1
 }
 
 if have_all; then
-    echo "install-system-deps: chromium, soffice and fonts present"
+    echo "install-system-deps: chromium, chromedriver, soffice and fonts present"
     exit 0
 fi
 

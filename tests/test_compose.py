@@ -94,17 +94,46 @@ def test_init_runs_migrations_and_everything_waits_for_it(services):
         assert deps["postgres"]["condition"] == "service_healthy", name
 
 
-def test_only_the_ui_port_is_published(services):
-    published = []
+def test_only_the_ui_and_portal_ports_are_published_on_loopback(services):
+    published = {}
     for name, s in services.items():
         for p in s.get("ports") or []:
             spec = str(p if not isinstance(p, dict) else f"{p.get('published')}:{p['target']}")
-            published.append((name, spec))
-    assert len(published) == 1, published
-    name, spec = published[0]
-    assert name == "airflow-apiserver"
-    host_port, container_port = spec.split(":")[-2:]
-    assert (host_port, container_port) == ("8080", "8080")
+            assert name not in published, f"{name} publishes more than one port"
+            published[name] = spec
+    assert set(published) == {"airflow-apiserver", "portal"}, published
+    env = {}  # .env left at its defaults
+    for name, port in (("airflow-apiserver", "8080"), ("portal", "8081")):
+        bind, host_port, container_port = _interpolate(published[name], env).split(":")
+        assert (bind, host_port, container_port) == ("127.0.0.1", port, port), name
+
+
+def test_portal_serves_the_shared_home_with_least_privilege(compose, services):
+    portal = services["portal"]
+    cmd = portal["command"]
+    assert portal["entrypoint"][-1] == "pcve" and cmd[0] == "serve"
+    assert cmd[cmd.index("--home") + 1] == HOME_MOUNT and _env(portal)["PCVE_HOME"] == HOME_MOUNT
+    # the same named volume as every Airflow service: it writes into the sources intake reads
+    assert _mounts(portal)[HOME_MOUNT] == _mounts(services["airflow-scheduler"])[HOME_MOUNT]
+    port = cmd[cmd.index("--port") + 1]
+    assert _interpolate(portal["ports"][0], {}).split(":")[-1] == port
+    assert f"localhost:{port}/" in " ".join(portal["healthcheck"]["test"])
+    assert cmd[cmd.index("--host") + 1] == "0.0.0.0"  # inside its container; published on loopback only
+    env = _env(portal)
+    # triggers office_intake on the compose API server, with the admin login from .env
+    api_port = services["airflow-apiserver"]["ports"][0].split(":")[-1]
+    assert env["PCVE_PORTAL_AIRFLOW_URL"] == f"http://airflow-apiserver:{api_port}"
+    assert env["PCVE_PORTAL_AIRFLOW_PASSWORD"].startswith("${AIRFLOW_ADMIN_PASSWORD:?")
+    assert env["PCVE_PORTAL_SECRET"].startswith("${PCVE_PORTAL_SECRET:?")
+    # no metadata database, Fernet key or other Airflow secret, and no .env wholesale
+    assert not [k for k in env if k.startswith("AIRFLOW__")] and "env_file" not in portal
+    # every office's source override reaches it, as it reaches intake
+    from pcve.config import load_config
+
+    for office in load_config().offices:
+        assert f"PCVE_SOURCE_{office.upper()}" in env, office
+    assert portal["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert portal["build"] == services["airflow-scheduler"]["build"]
 
 
 def test_services_run_as_non_root(services):

@@ -1,0 +1,1 @@
+"""The office portal: upload, check, submit, and what an office owes (`pcve serve`)."""
