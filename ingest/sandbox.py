@@ -9,8 +9,10 @@ takes minutes, a crash inside calamine's native code), it happens in a child pro
 - a child that dies or is killed is replaced and its file ends *rejected* with a located reason
   (`too_large`, `too_slow`, `internal_error` naming the stage): the other files go on.
 
-Children are kept for the whole batch (starting one costs milliseconds a file otherwise):
-forked when this process runs no other thread, spawned otherwise (see pcve.procs.can_fork).
+Children are kept for the whole batch (starting one costs milliseconds a file otherwise) and come
+from a fork server: a small clean process started once, with the reader imported. Not forked from
+this process: a child forked from a process that has freed much memory could reuse that memory
+without growing its address space, and the limit would not hold.
 """
 
 from __future__ import annotations
@@ -135,17 +137,24 @@ class _Worker:
         self.conn.close()
 
 
+def _context():
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["ingest.sandbox"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, config_dir: str | None = None,
                     ) -> Iterator[ParsedFile]:
     """ParsedFiles in the jobs' order, each read and parsed in a child process under `limits`."""
     from pcve import config
-    from pcve.procs import can_fork
 
     config_dir = str(config_dir or config.CONFIG_DIR)
     jobs = list(jobs)
     if not jobs:
         return
-    ctx = multiprocessing.get_context("fork" if can_fork() else "spawn")
+    ctx = _context()
     pending = deque(enumerate(jobs))
     done: dict[int, ParsedFile] = {}
     pool = [_Worker(ctx, config_dir, limits) for _ in range(max(1, min(workers, len(jobs))))]
