@@ -134,6 +134,23 @@ T = {
     "footer": ("Есеп кірген есептерден автоматты түрде жасалды; мәндер indicators.csv файлымен сәйкес келеді.",
                "Отчёт сформирован автоматически из поступивших отчётов; значения совпадают с файлом indicators.csv."),
     "office_total": ("орган бойынша барлығы", "итого по органу"),
+    "provisional": ("АЛДЫН АЛА ДЕРЕКТЕР: кезең толық емес, мәндер өзгеруі мүмкін. Министрлікке жіберілмейді.",
+                    "ПРЕДВАРИТЕЛЬНЫЕ ДАННЫЕ: период не завершён, значения могут измениться. В министерство "
+                    "не направляются."),
+    "revision": ("Нұсқа", "Редакция"),
+    "issued": ("шығарылған күні", "дата выпуска"),
+    "first_issue": ("Алғашқы шығарылым: кезеңнің барлық есептері алынды.",
+                    "Первый выпуск: получены все отчёты за период."),
+    "reason": ("Себебі", "Причина"),
+    "accepted_sub": ("қабылданды", "принят"),
+    "superseded_sub": ("ауыстырылды", "заменён"),
+    "voided_sub": ("күші жойылды", "отозван"),
+    "office_added": ("есебі толық болды", "отчётность стала полной"),
+    "office_removed": ("есебі толық емес болды", "отчётность стала неполной"),
+    "changed_values": ("Өзгерген мәндер (CHANGES.csv)", "Изменённые значения (CHANGES.csv)"),
+    "old": ("Бұрынғы", "Было"),
+    "new": ("Жаңа", "Стало"),
+    "more": ("тағы", "ещё"),
 }
 
 
@@ -162,6 +179,7 @@ class ReportData:
     program: dict[str, str] = field(default_factory=dict)  # name_kk, name_ru
     docs: str | None = "../../docs"  # the home's docs/ relative to the extract folder; None: no links
     office_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # every office: (kk, ru)
+    status: str = "final"  # final | provisional (a period not complete: `pcve export --provisional`)
 
 
 # --- text --------------------------------------------------------------------------------------------------
@@ -498,6 +516,10 @@ table.heat td.hs { background: repeating-linear-gradient(135deg, #f3ead6 0 3px, 
 .links li { margin-bottom: 1mm; }
 a { color: #0b4f8c; }
 .toc a { text-decoration: none; }
+.revision { border: 1px solid #b7dbe6; background: #f2f9fb; padding: 2mm 3mm; margin: 0 0 4mm; font-size: 9pt; }
+.revision table { margin-top: 1.5mm; }
+.provisional-banner { border: 2px solid #c0392b; background: #fdecea; color: #7b1d13; font-weight: bold;
+  padding: 2.5mm 3mm; margin: 0 0 4mm; font-size: 10.5pt; }
 .legend-box { border: 1px solid #d6dee7; background: #fafbfc; padding: 2mm 3mm; font-size: 8.5pt; margin-top: 3mm; }
 footer { margin-top: 8mm; border-top: 1px solid #c9d3de; padding-top: 2mm; font-size: 8pt; color: #6b7b8c; }
 .screen-only { }
@@ -930,7 +952,10 @@ def render_report(d: ReportData) -> bytes:
         f'<div class="period" data-period="{esc(d.period.dhis2)}"><span lang="kk">{esc(pk)}</span> '
         f'<span class="sep">/</span> <span class="ru" lang="ru">{esc(pr)}</span></div>'
         f"{profile_badge}</header>"
-        f'<main><section class="summary"><h2><span lang="kk">{esc(T["summary"][0])}</span>'
+        + (f'<div class="provisional-banner" data-status="provisional">{bi("provisional")}</div>'
+           if d.status == "provisional" else "")
+        + REVISION_SLOT
+        + f'<main><section class="summary"><h2><span lang="kk">{esc(T["summary"][0])}</span>'
         f'<span class="ru" lang="ru">{esc(T["summary"][1])}</span></h2>{_summary(d)}</section>'
         + "".join(_office_section(o, d, memo) for o in d.offices)
         + f'</main><footer>{bi("footer")}</footer>'
@@ -938,6 +963,57 @@ def render_report(d: ReportData) -> bytes:
         "</body></html>\n"
     )
     return doc.encode("utf-8")
+
+
+#: Where the revision note goes (filled in once the revision number is known: :func:`with_revision`).
+REVISION_SLOT = "<!--pcve:revision-->"
+#: Changed values listed in the note (all of them are in CHANGES.csv).
+NOTE_CHANGES = 40
+
+
+def revision_note(note: dict, names: dict[tuple[str, str], tuple[str, str]] | None = None) -> str:
+    """The note that opens the report: revision, date, reason, changed values.
+
+    `note`: {revision, date, reasons: [{kind, submission_id, office_code, period, file_name}], changes:
+    [(indicator, office, kato, old, new)]}; `names`: (indicator or kato, "i"|"t") -> (kk, ru)."""
+    names = names or {}
+    kinds = {"accepted": "accepted_sub", "superseded": "superseded_sub", "voided": "voided_sub",
+             "office_added": "office_added", "office_removed": "office_removed"}
+    items = []
+    for r in note.get("reasons", []):
+        kk, ru = T[kinds.get(r.get("kind"), "accepted_sub")]
+        what = " ".join(esc(x) for x in (r.get("submission_id"), r.get("office_code"), r.get("period")) if x)
+        file = f' <span class="file">{esc(r.get("file_name"))}</span>' if r.get("file_name") else ""
+        items.append(f'<li data-reason="{esc(r.get("kind"))}" data-submission="{esc(r.get("submission_id") or "")}">'
+                     f"{what}{file}: {esc(kk)} / {esc(ru)}</li>")
+    if int(note.get("revision") or 1) == 1:
+        reason = f'<p class="note">{bi("first_issue")}</p>'
+    else:
+        reason = f'<p><b>{bi("reason")}:</b></p><ul>{"".join(items)}</ul>'
+    changes = note.get("changes") or []
+    table = ""
+    if changes:
+        rows = []
+        for ind, _office, kato, old, new in changes[:NOTE_CHANGES]:
+            ik, ir = names.get((ind, "i"), (ind, ind))
+            tk, tr = names.get((kato, "t"), (kato, kato))
+            rows.append(f'<tr data-code="{esc(ind)}" data-kato="{esc(kato)}"><td>{bi_lines(ik, ir)}</td>'
+                        f'<td>{bi_lines(tk, tr)}</td><td class="num" data-old="{esc(old)}">{esc(old or "—")}</td>'
+                        f'<td class="num" data-new="{esc(new)}">{esc(new or "—")}</td></tr>')
+        more = (f'<p class="note">… {bi("more")} {len(changes) - NOTE_CHANGES}</p>'
+                if len(changes) > NOTE_CHANGES else "")
+        table = (f'<p><b>{bi("changed_values")}:</b> {len(changes)}</p><table><thead><tr>'
+                 f'<th>{bi_lines(*T["indicator"])}</th><th>{bi_lines(*T["territory"])}</th>'
+                 f'<th class="num">{bi_lines(*T["old"])}</th><th class="num">{bi_lines(*T["new"])}</th></tr></thead>'
+                 f'<tbody>{"".join(rows)}</tbody></table>{more}')
+    return (f'<section class="revision" data-revision="{int(note.get("revision") or 1)}" '
+            f'data-date="{esc(note.get("date") or "")}"><b>{bi("revision")} {int(note.get("revision") or 1)}</b>'
+            f' — {bi("issued")}: {esc(fmt_date(_parse_date(note.get("date"))))}{reason}{table}</section>')
+
+
+def with_revision(report: bytes, note: dict, names: dict | None = None) -> bytes:
+    """The report with its revision note in place of REVISION_SLOT (the rest byte for byte)."""
+    return report.replace(REVISION_SLOT.encode(), revision_note(note, names).encode("utf-8"), 1)
 
 
 def plans_from_terms(terms: dict[str, dict[str, tuple]], units: dict[str, str]) -> dict[str, str]:
