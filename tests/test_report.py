@@ -296,20 +296,31 @@ def test_report_is_self_contained_and_has_no_clock(home: Path, tmp_path_factory)
     assert folder_bytes(other / "2017Q2") == first
 
 
-def test_a_correction_of_the_previous_quarter_reissues_the_report(home: Path):
-    """The report compares with the previous quarter, so it follows a correction of it (CHANGES.csv
-    has no rows: the quarter's own values did not change)."""
+def test_a_correction_of_the_previous_quarter_leaves_the_later_report_as_issued(home: Path):
+    """The report compares with the previous quarter, but a correction of that quarter changes no value the
+    later folder delivers: no new revision of it (issue 17: 2018Q1-Q4 were reissued with an empty
+    CHANGES.csv); its report keeps the comparison as of its own revision. The corrected quarter itself
+    is revision 2, and the comparison shows the new value in the next revision of the later quarter."""
     from tests.test_exports import update_warehouse
 
     write_extracts(home)
+    before = (home / "exports" / "2017Q2" / "report.html").read_bytes()
     update_warehouse(home / "warehouse.duckdb",
                      f"update main.mart_indicator_values set numerator = 600, value = 600 where indicator_code = "
                      f"'OUT_ADHERENTS' and kato = '{ALMATY}' and period_id = '2017Q1'")
     s = write_extracts(home)
-    assert [(w["period"], w["revision"], w["changes"]) for w in s["written"]] == [("2017Q1", 2, 1),
-                                                                                   ("2017Q2", 2, 0)]
+    assert [(w["period"], w["revision"], w["changes"]) for w in s["written"]] == [("2017Q1", 2, 1)]
+    assert {u["period"]: u["revision"] for u in s["unchanged"]}["2017Q2"] == 1
+    assert (home / "exports" / "2017Q2" / "report.html").read_bytes() == before
     dom = Dom(report_text(home, "2017Q2"))
-    assert dom.cell("OUT_ADHERENTS", ALMATY, "prev")["attrs"]["data-value"] == "600"
+    assert dom.cell("OUT_ADHERENTS", ALMATY, "prev")["attrs"]["data-value"] != "600"
+    # a value of 2017Q2 changes: its revision 2 compares with 2017Q1 as it now stands
+    update_warehouse(home / "warehouse.duckdb",
+                     "update main.mart_indicator_values set numerator = numerator + 1, value = value + 1 "
+                     f"where indicator_code = 'OUT_ADHERENTS' and kato = '{ALMATY}' and period_id = '2017Q2'")
+    s = write_extracts(home)
+    assert [(w["period"], w["revision"]) for w in s["written"]] == [("2017Q2", 2)]
+    assert Dom(report_text(home, "2017Q2")).cell("OUT_ADHERENTS", ALMATY, "prev")["attrs"]["data-value"] == "600"
 
 
 def test_public_report_shows_suppressed_cells_as_suppressed(home: Path):
@@ -317,7 +328,7 @@ def test_public_report_shows_suppressed_cells_as_suppressed(home: Path):
     assert "2017Q2" in [w["period"] for w in s["written"]]
     folder = home / "exports" / "public" / "2017Q2"
     published = {(r["indicator_code"], r["kato"]): r for r in
-                 csv.DictReader(io.StringIO((folder / "indicators.csv").read_text(encoding="utf-8")))}
+                 csv.DictReader(io.StringIO((folder / "indicators.csv").read_text(encoding="utf-8-sig")))}
     suppressed = {k for k, r in published.items() if r["conf_status"] in ("A", "D")}
     assert ("OUT_ADHERENTS", AUEZOV) in suppressed and ("REH_REHABILITATED", AUEZOV) in suppressed
     text = (folder / "report.html").read_text(encoding="utf-8")
@@ -566,7 +577,7 @@ def test_indicators_xlsx_round_trips_through_libreoffice(home: Path, tmp_path: P
     csv_out = tmp_path / "csv"
     soffice(tmp_path, "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1", "--outdir", str(csv_out),
             str(src))
-    text = (csv_out / "indicators.csv").read_text(encoding="utf-8")
+    text = (csv_out / "indicators.csv").read_text(encoding="utf-8-sig")
     # Calc quotes text and not numbers: values are numbers, KATO codes are text
     assert f'"OUT_ADHERENTS","{ADH_KK}","{ADH_RU}","{ALMATY}","Алматы қаласы","город Алматы","2017Q2",1234,1234,,' in text
     rows = list(csv.reader(io.StringIO(text)))
