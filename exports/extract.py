@@ -356,6 +356,35 @@ def _provisional_offices(wh: _Warehouse, pid: str) -> list[str]:
     return sorted({r.office_code for r in wh.rows.get(pid, [])})
 
 
+PROVISIONAL_DIR = "provisional"  # <home>/provisional/<period>/: `pcve export --provisional`
+
+
+def _select_provisional(wh: _Warehouse, periods: list[str] | None, summary: dict) -> list[str]:
+    """The periods asked for that have rows and an office not complete (a complete period has its final
+    extract: nothing provisional about it)."""
+    out = []
+    for text in periods or []:
+        try:
+            p = parse_period(str(text))
+        except ValueError as exc:
+            summary["skipped"].append({"period": str(text), "reason": str(exc)})
+            continue
+        if p.kind == "month":
+            summary["skipped"].append({"period": p.dhis2, "reason": "months are not exported (quarters and years only)"})
+            continue
+        offices = _provisional_offices(wh, p.dhis2)
+        if not offices:
+            summary["skipped"].append({"period": p.dhis2, "reason": "nothing accepted for this period yet"})
+            continue
+        if set(_complete_offices(wh, p.dhis2)) >= set(offices):
+            summary["skipped"].append({"period": p.dhis2, "reason": "complete: its final extract is in exports/ "
+                                                                     "(pcve export without --provisional)"})
+            continue
+        if p.dhis2 not in out:
+            out.append(p.dhis2)
+    return sorted(out, key=_period_sort)
+
+
 def _period_rows(wh: _Warehouse, pid: str, profile: str, cache: dict | None,
                  provisional: bool = False) -> tuple[list[Row], dict | None]:
     """The rows a period's folder publishes: its complete offices, suppressed in the public profile.
@@ -720,7 +749,7 @@ def _plan(base: Path, pid: str, new_key: str) -> tuple[str, int, Path | None]:
 
 
 def write_extracts(home, periods: list[str] | None = None, profile: str = "ministry",
-                   out: str | Path | None = None) -> dict:
+                   out: str | Path | None = None, provisional: bool = False) -> dict:
     """Write the extract of every period with a complete office whose content changed.
 
     ``periods`` restricts the work to the given ids (``2017Q1``, ``2017-Q1``, ``2017``).
@@ -747,7 +776,12 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
         base = Path(out).expanduser().resolve()
     else:
         base = h.exports / "public" if profile == "public" else h.exports
+        if provisional:
+            # never under exports/ (nothing provisional is published there), never delivered
+            base = h.root / PROVISIONAL_DIR / ("public" if profile == "public" else "")
+            base = base.resolve() if base.exists() else base
     summary = _summary_base(profile, base)
+    summary["provisional"] = provisional
     failures = []
     with h.writer_lock():
         revisions.clean_staging(base)  # work left by a killed run: never visible, never reused
@@ -763,7 +797,7 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
             if was:
                 gc.enable()
         try:
-            _write_all(h, base, wh, periods, profile, summary, failures)
+            _write_all(h, base, wh, periods, profile, summary, failures, provisional)
         finally:
             gc.unfreeze()
     if failures:
@@ -771,9 +805,10 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     return summary
 
 
-def _write_all(h, base: Path, wh: _Warehouse, periods, profile: str, summary: dict, failures: list) -> None:
-    targets = _select(wh, periods, summary, base)
-    cache: dict = {_PROGRAM: _program_names(), _VOIDED: revisions.void_times(h.ledger)}
+def _write_all(h, base: Path, wh: _Warehouse, periods, profile: str, summary: dict, failures: list,
+               provisional: bool = False) -> None:
+    targets = _select_provisional(wh, periods, summary) if provisional else _select(wh, periods, summary, base)
+    cache: dict = {_PROGRAM: _program_names(), _VOIDED: revisions.void_times(h.ledger), _PROVISIONAL: provisional}
     inputs = _InputKeys(wh, profile, cache[_PROGRAM])
     known_path = _inputs_file(h, base)
     known = _load_inputs(known_path)
@@ -849,7 +884,9 @@ def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse,
     from exports import delivery
     from exports.suppression import SuppressionFailed
 
-    plans = {pid: (key := inputs.key(pid), _plan_by_inputs(base, pid, key, known)) for pid in targets}
+    # a provisional folder is always rendered (its input key does not cover the incomplete offices)
+    plans = {pid: (key := inputs.key(pid), None if cache.get(_PROVISIONAL) else _plan_by_inputs(base, pid, key, known))
+             for pid in targets}
     built = _render(wh, [pid for pid in targets if plans[pid][1] is None], profile, cache)
     for pid in targets:
         input_key, fast = plans[pid]
@@ -897,7 +934,7 @@ def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse,
                 "rows": len(rows), "changes": n_changes, **({"repaired": True} if action == "repair" else {}),
             })
         remember[pid] = {"revision": revision, "manifest": _manifest_digest(folder), "input_key": input_key}
-        if profile == "ministry" and delivery.location():
+        if profile == "ministry" and delivery.location() and not cache.get(_PROVISIONAL):
             try:
                 summary["delivery"].append(delivery.deliver(pid, folder))
             except Exception as exc:  # reported below, after every period is written

@@ -14,7 +14,7 @@ ships without the structure (logged): the data files do not depend on it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from exports.formats import OBS_FINAL, OBS_PROVISIONAL, SDMX_AGENCY, SDMX_DATAFLOW, SDMX_VERSION
 
@@ -23,7 +23,7 @@ log = logging.getLogger("pcve.exports")
 DSD_ID = "DSD_PCVE"
 CONCEPT_SCHEME = "CS_PCVE"
 #: The message's prepared time: fixed, never the wall clock (byte-identical re-exports).
-PREPARED = datetime(2000, 1, 1, tzinfo=timezone.utc)
+PREPARED = datetime(2000, 1, 1, tzinfo=UTC)
 CONF_CODES = {"F": "Free", "A": "Primary confidential (small count)",
               "D": "Secondary confidential (set by the sender)"}
 OBS_CODES = {OBS_FINAL: "Normal value", OBS_PROVISIONAL: "Provisional value"}
@@ -42,8 +42,18 @@ def _concept_urn(cid: str) -> str:
 
 def artefacts(indicators: list[dict], territories: list[dict]) -> list:
     """The pysdmx model objects: codelists, concept scheme, DSD, dataflow (no extra needed)."""
-    from pysdmx.model import (Code, Codelist, Component, Components, Concept, ConceptScheme, Dataflow,
-                              DataStructureDefinition, DataType, Role)
+    from pysdmx.model import (
+        Code,
+        Codelist,
+        Component,
+        Components,
+        Concept,
+        ConceptScheme,
+        Dataflow,
+        DataStructureDefinition,
+        DataType,
+        Role,
+    )
 
     def codelist(cid: str, name: str, codes: dict[str, str]) -> Codelist:
         return Codelist(id=cid, agency=SDMX_AGENCY, version=SDMX_VERSION, name=name,

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done (even when some files were rejected: that is a normal
 outcome, reported); 1 the pipeline itself failed; 2 usage error; 3 another run
-holds the home; 4 `pcve validate` found errors in the file.
+holds the home; 4 `pcve validate` found errors in the file; 5 `pcve export`
+wrote nothing (every period asked for was skipped: it says why).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import click
 
-EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID = 1, 3, 4
+EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID, EXIT_NOTHING = 1, 3, 4, 5
 
 
 def _console(stderr: bool = False):
@@ -241,14 +242,43 @@ def status(home: Path, as_json: bool, office: str | None, all_missing: bool) -> 
 @click.option("--period", "periods", multiple=True, required=True, help="2017, 2017Q1 or 2017-Q1 (repeatable).")
 @click.option("--profile", type=click.Choice(["ministry", "public"]), default="ministry", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Base folder (default HOME/exports, or HOME/exports/public for the public profile).")
+              help="Base folder (default HOME/exports, or HOME/exports/public for the public profile; "
+                   "HOME/provisional with --provisional).")
+@click.option("--provisional", is_flag=True,
+              help="A period not complete yet: every file marked provisional, written to HOME/provisional/, "
+                   "never delivered to the ministry and never a revision of a final extract.")
 @_guard
-def export(home: Path, as_json: bool, periods: tuple[str, ...], profile: str, out: Path | None) -> None:
-    """Write the extract of given period(s) on demand."""
+def export(home: Path, as_json: bool, periods: tuple[str, ...], profile: str, out: Path | None,
+           provisional: bool) -> None:
+    """Write the extract of given period(s) on demand.
+
+    Exits 5 when nothing was written or found up to date (each skipped period says why)."""
     from pcve import pipeline
 
-    summary = pipeline.export(home, periods=list(periods), profile=profile, out=out)
-    _emit(summary, as_json, lambda s: click.echo(json.dumps(s, ensure_ascii=False, indent=2, default=str)))
+    summary = pipeline.export(home, periods=list(periods), profile=profile, out=out, provisional=provisional)
+    _emit(summary, as_json, _render_export)
+    if not summary.get("written") and not summary.get("unchanged"):
+        sys.exit(EXIT_NOTHING)
+
+
+def _render_export(s: dict) -> None:
+    c = click  # plain lines: periods and reasons are data, never markup
+    kind = "provisional extract" if s.get("provisional") else "extract"
+    for w in s.get("written", []):
+        changes = "" if w.get("changes") is None else f", {w['changes']} changed value(s) in CHANGES.csv"
+        c.echo(f"written   {w['period']}: {kind} revision {w['revision']} ({', '.join(w['offices'])}; "
+                f"{w['rows']} rows{changes}) → {s['base']}/{w['period']}")
+    for u in s.get("unchanged", []):
+        c.echo(f"unchanged {u['period']}: revision {u['revision']} is current → {s['base']}/{u['period']}")
+    for k in s.get("skipped", []):
+        missing = "; ".join(f"{o} misses {', '.join(m)}" for o, m in (k.get("missing") or {}).items())
+        c.echo(f"skipped   {k['period']}: {k['reason']}{' (' + missing + ')' if missing else ''}")
+        if k.get("reason") == "no office is complete" and not s.get("provisional"):
+            c.echo(f"          a provisional extract: pcve export --period {k['period']} --provisional")
+    for d in s.get("delivery", []):
+        c.echo(f"delivery  {d.get('period')}: {d.get('status')} {d.get('location', '')}")
+    if not s.get("written") and not s.get("unchanged"):
+        c.echo("nothing written")
 
 
 @main.command()

