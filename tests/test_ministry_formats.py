@@ -309,3 +309,27 @@ def test_provisional_extract_of_an_incomplete_period(tmp_path: Path, monkeypatch
     # a complete period has no provisional extract: nothing written, exit 5
     r = runner.invoke(main, ["export", "--home", str(tmp_path), "--period", "2017Q1", "--provisional"])
     assert r.exit_code == 5 and "complete: its final extract is in exports/" in r.output
+
+
+def test_sdmx_csv_codes_are_in_the_structure_model(home: Path):
+    """Without pysdmx's xml/data extras (not in uv.lock yet) the SDMX-ML file cannot be written or read, but
+    the pysdmx model it is written from can: every sdmx.csv column is a DSD component, in order, and every
+    code is in its codelist."""
+    from pysdmx.model import DataStructureDefinition
+
+    from exports.sdmx_structure import artefacts
+
+    for folder in _folders(home):
+        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        offices = [o["office_code"] for o in m["offices"]]
+        terr = [{"kato": t.kato, "name_en": t.name_en} for t in CFG.territories if t.office_code in offices]
+        inds = [{"indicator_code": i.code, "name_en": i.names["en"]} for i in CFG.indicators]
+        (dsd,) = [a for a in artefacts(inds, terr) if isinstance(a, DataStructureDefinition)]
+        with open(folder / "sdmx.csv", encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert list(rows[0])[3:] == [c.id for c in dsd.components]  # after STRUCTURE, STRUCTURE_ID, ACTION
+        assert {r["STRUCTURE_ID"] for r in rows} == {"KZ_MIR:DF_PCVE(1.0)"}
+        for comp in dsd.components:
+            if comp.local_codes is not None:
+                codes = {c.id for c in comp.local_codes.items}
+                assert {r[comp.id] for r in rows} <= codes, (folder.name, comp.id)
