@@ -138,3 +138,8 @@ def receipt_html(cfg: Config, pf: ParsedFile, submission_id: str, status: str) -
     rows = sum(len(r) for r in pf.rows.values())
     return _html(cfg, pf, f"{kk} · {submission_id} · {rows} жол", f"{ru} · {submission_id} · строк: {rows}",
                  pf.warnings)
+
+
+def issue_message(cfg: Config, pf: ParsedFile, issue: Issue, lang: str) -> str:
+    """One issue's message in `lang` (kk, ru or en: `pcve validate --lang`), masked like the reports."""
+    return mask(render(issue.rule, lang, _params(cfg, pf, issue, lang)))

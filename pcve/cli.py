@@ -63,6 +63,43 @@ def _guard(fn):
     return wrapper
 
 
+#: The words of `pcve validate` and `pcve status` for people, by --lang (the rules' messages are in
+#: ingest/messages.py, in the same three languages).
+UI = {
+    "period": {"en": "period", "kk": "кезең", "ru": "период"},
+    "submission": {"en": "submission", "kk": "есеп №", "ru": "отчёт №"},
+    "file": {"en": "file", "kk": "файл", "ru": "файл"},
+    "received": {"en": "received", "kk": "алынды", "ru": "получен"},
+    "status": {"en": "status", "kk": "күйі", "ru": "статус"},
+    "why": {"en": "why", "kk": "себебі", "ru": "причина"},
+    "accepted": {"en": "accepted", "kk": "қабылданды", "ru": "принят"},
+    "rejected": {"en": "rejected", "kk": "қабылданбады", "ru": "отклонён"},
+    "superseded": {"en": "superseded", "kk": "ауыстырылды", "ru": "заменён"},
+    "duplicate": {"en": "duplicate", "kk": "қайталанған", "ru": "повтор"},
+    "voided": {"en": "voided", "kk": "күші жойылды", "ru": "отозван"},
+    "month": {"en": "monthly", "kk": "ай сайын", "ru": "ежемесячно"},
+    "quarter": {"en": "quarterly", "kk": "тоқсан сайын", "ru": "ежеквартально"},
+    "missing": {"en": "missing", "kk": "жетіспейді", "ru": "не получены"},
+    "overdue": {"en": "overdue", "kk": "мерзімі өткен", "ru": "просрочено"},
+    "nothing_missing": {"en": "nothing missing", "kk": "бәрі алынды", "ru": "всё получено"},
+    "error": {"en": "error", "kk": "қате", "ru": "ошибка"},
+    "warning": {"en": "warning", "kk": "ескерту", "ru": "предупреждение"},
+    "validated": {
+        "en": "{file}: period {period}, rows {rows}, {errors} error(s), {warnings} warning(s)",
+        "kk": "{file}: кезең {period}, жолдар {rows}, қателер: {errors}, ескертулер: {warnings}",
+        "ru": "{file}: период {period}, строк {rows}, ошибок: {errors}, предупреждений: {warnings}",
+    },
+}
+LANGS = ("en", "kk", "ru")
+
+
+def _t(key: str, lang: str) -> str:
+    return UI.get(key, {}).get(lang) or UI.get(key, {}).get("en") or key
+
+
+lang_option = click.option("--lang", type=click.Choice(LANGS), default=None,
+                           help="Language of the human output (default: validate the office's, status English).")
+
 home_option = click.option(
     "--home", "home", type=click.Path(file_okay=False, path_type=Path), envvar="PCVE_HOME", default="demo",
     show_default=True, help="Pipeline home: inbox/, archive/, warehouse.duckdb, exports/ … (env PCVE_HOME).")
@@ -198,8 +235,9 @@ def demo(home: Path, as_json: bool, in_process: bool) -> None:
 @json_option
 @click.option("--office", help="Only this office.")
 @click.option("--all-missing", is_flag=True, help="List every missing period instead of a summary.")
+@lang_option
 @_guard
-def status(home: Path, as_json: bool, office: str | None, all_missing: bool) -> None:
+def status(home: Path, as_json: bool, office: str | None, all_missing: bool, lang: str | None) -> None:
     """Per office and period: received, accepted, rejected (with why), superseded, missing."""
     from pcve.status import status as _status
 
@@ -209,29 +247,40 @@ def status(home: Path, as_json: bool, office: str | None, all_missing: bool) -> 
             raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(rep['offices'])}")
         rep["offices"] = {office: rep["offices"][office]}
 
+    lang = lang or "en"
+    names = {}
+    if lang != "en":
+        from pcve.config import load_config
+
+        cfg = load_config()
+        names = {c: (o.name_kk if lang == "kk" else o.name_ru) for c, o in cfg.offices.items()}
+
     def render(r):
+        from rich.markup import escape
         from rich.table import Table
 
         c = _console()
         for code, o in r["offices"].items():
-            t = Table(title=f"{code}: {o['name']} ({o['periodicity']})", title_justify="left")
+            name = names.get(code) or o["name"]
+            t = Table(title=escape(f"{code}: {name} ({_t(o['periodicity'], lang)})"), title_justify="left")
             for col in ("period", "submission", "file", "received", "status", "why"):
-                t.add_column(col)
+                t.add_column(_t(col, lang))
             for period, p in o["periods"].items():
                 for s in p["received"]:
                     why = ", ".join(s["rules"]) if s["status"] == "rejected" else ""
                     style = {"rejected": "red", "superseded": "dim", "accepted": "green"}.get(s["status"], "")
-                    t.add_row(period, s["submission_id"], s["file"], s["received_at"],
-                              f"[{style}]{s['status']}[/{style}]" if style else s["status"], why)
+                    word = _t(s["status"], lang)
+                    t.add_row(escape(period), s["submission_id"], escape(s["file"]), s["received_at"],
+                              f"[{style}]{word}[/{style}]" if style else word, escape(why))
             c.print(t)
             miss = o["missing"]
             if miss:
                 tokens = [m["period"] for m in miss]
                 shown = tokens if all_missing or len(tokens) <= 8 else tokens[:3] + ["…"] + tokens[-3:]
-                c.print(f"  missing ({len(tokens)}): {', '.join(shown)}"
-                        f"  [{sum(m['overdue'] for m in miss)} overdue]")
+                c.print(escape(f"  {_t('missing', lang)} ({len(tokens)}): {', '.join(shown)}"
+                               f"  [{_t('overdue', lang)}: {sum(m['overdue'] for m in miss)}]"))
             else:
-                c.print("  nothing missing")
+                c.print(f"  {_t('nothing_missing', lang)}")
 
     _emit(rep, as_json, render)
 
@@ -285,14 +334,15 @@ def _render_export(s: dict) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--office", required=True, help="The office the file would come from.")
 @json_option
+@lang_option
 @_guard
-def validate(file: Path, office: str, as_json: bool) -> None:
+def validate(file: Path, office: str, as_json: bool, lang: str | None) -> None:
     """Dry-run one file through parsing and the GX suites; nothing is stored.
 
     Exit code 4 when the file would be rejected."""
     from expectations.validate import validate_batch
     from ingest.parse import parse_file
-    from ingest.reports import issue_rows, sort_issues
+    from ingest.reports import issue_message, issue_rows, sort_issues
     from pcve.config import load_config
     from pcve.periods import today_almaty
 
@@ -301,18 +351,22 @@ def validate(file: Path, office: str, as_json: bool) -> None:
         raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
     pf = parse_file(cfg, office, file)
     validate_batch(cfg, [pf], today_almaty())
-    rows = issue_rows(cfg, pf, sort_issues(pf.issues))
+    issues = sort_issues(pf.issues)
+    rows = issue_rows(cfg, pf, issues)
+    for row, issue in zip(rows, issues, strict=True):
+        row["message_en"] = issue_message(cfg, pf, issue, "en")
+    lang = lang or cfg.offices[office].language
     data = {"file": file.name, "period": pf.period.token if pf.period else None,
             "rows": {f: len(r) for f, r in pf.rows.items()}, "errors": len(pf.errors),
             "warnings": len(pf.warnings), "issues": rows}
 
     def render(d):
-        c = _console()
-        c.print(f"{d['file']}: period {d['period']}, rows {d['rows']}, "
-                f"{d['errors']} error(s), {d['warnings']} warning(s)")
-        lang = "message_ru" if cfg.offices[office].language == "ru" else "message_kk"
+        # plain lines: file names, cells and messages are data, never console markup
+        rows = ", ".join(f"{form} {n}" for form, n in d["rows"].items()) or "0"
+        click.echo(_t("validated", lang).format(file=d["file"], period=d["period"], rows=rows,
+                                                errors=d["errors"], warnings=d["warnings"]))
         for r in d["issues"]:
-            c.print(f"  {r['severity']:7} {r['cell'] or '-':24} {r['rule']:22} {r[lang]}")
+            click.echo(f"  {_t(r['severity'], lang):14} {r['cell'] or '-':24} {r['rule']:22} {r['message_' + lang]}")
 
     _emit(data, as_json, render)
     if pf.errors:
