@@ -147,6 +147,10 @@ T = {
     "voided_sub": ("күші жойылды", "отозван"),
     "office_added": ("есебі толық болды", "отчётность стала полной"),
     "office_removed": ("есебі толық емес болды", "отчётность стала неполной"),
+    "reissued": ("алдыңғы нұсқа жоғалған не бүлінген: қоймадан қайта шығарылды",
+                 "предыдущая редакция утрачена или повреждена: выпущена заново из хранилища"),
+    "format": ("файлдардың пішімі немесе атаулары өзгерді, мәндер өзгерген жоқ",
+               "изменились формат файлов или наименования, значения не изменились"),
     "changed_values": ("Өзгерген мәндер (CHANGES.csv)", "Изменённые значения (CHANGES.csv)"),
     "old": ("Бұрынғы", "Было"),
     "new": ("Жаңа", "Стало"),
@@ -978,7 +982,7 @@ def revision_note(note: dict, names: dict[tuple[str, str], tuple[str, str]] | No
     [(indicator, office, kato, old, new)]}; `names`: (indicator or kato, "i"|"t") -> (kk, ru)."""
     names = names or {}
     kinds = {"accepted": "accepted_sub", "superseded": "superseded_sub", "voided": "voided_sub",
-             "office_added": "office_added", "office_removed": "office_removed"}
+             "office_added": "office_added", "office_removed": "office_removed", "reissued": "reissued", "format": "format"}
     items = []
     for r in note.get("reasons", []):
         kk, ru = T[kinds.get(r.get("kind"), "accepted_sub")]

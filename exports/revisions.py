@@ -244,5 +244,11 @@ def note(revision: int, previous: dict | None, body: dict, changes: list[tuple],
         now = {o["office_code"] for o in body.get("offices") or []}
         reasons += [{"kind": "office_added", "office_code": o} for o in sorted(now - was)]
         reasons += [{"kind": "office_removed", "office_code": o} for o in sorted(was - now)]
+    elif revision > 1:
+        # the previous revision was lost or damaged beyond reading: issued again from the warehouse
+        reasons.append({"kind": "reissued"})
+    if revision > 1 and not reasons and not changes:
+        # no value and no submission changed: the files did (their format, or names in the configuration)
+        reasons.append({"kind": "format"})
     date = max((d[:10] for d in dates), default=None) or body.get("complete_date")
     return {"revision": revision, "date": date, "reasons": reasons, "changes": [list(c) for c in changes]}

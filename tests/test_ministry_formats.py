@@ -333,3 +333,25 @@ def test_sdmx_csv_codes_are_in_the_structure_model(home: Path):
             if comp.local_codes is not None:
                 codes = {c.id for c in comp.local_codes.items}
                 assert {r[comp.id] for r in rows} <= codes, (folder.name, comp.id)
+
+
+def test_a_format_only_revision_says_so(tmp_path: Path):
+    """A folder written by an older exporter (here: its data files edited as if their format differed)
+    gets the next revision with no changed value; its note names the format as the reason."""
+    from exports import revisions
+
+    make_warehouse(tmp_path / "warehouse.duckdb", SMALL_CELLS, SMALL_COMPLETENESS, SMALL_SUBMISSIONS, SMALL_FORMS,
+                   SMALL_VALIDATION)
+    write_extracts(tmp_path)
+    folder = (tmp_path / "exports" / "2025Q1").resolve()
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    old_csv = (folder / "indicators.csv").read_bytes().replace(b"\r\n", b"\n")  # the LF files of before
+    (folder / "indicators.csv").write_bytes(old_csv)
+    m["files"]["indicators.csv"] = __import__("hashlib").sha256(old_csv).hexdigest()
+    m["input_key"] = "rendered by an older exporter"
+    (folder / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    assert revisions.intact(folder) is not None
+    s = write_extracts(tmp_path)
+    assert [(w["period"], w["revision"], w["changes"]) for w in s["written"]] == [("2025Q1", 2, 0)]
+    text = (tmp_path / "exports" / "2025Q1" / "report.html").read_text(encoding="utf-8")
+    assert 'data-revision="2"' in text and 'data-reason="format"' in text
