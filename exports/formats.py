@@ -27,8 +27,9 @@ SDMX_STRUCTURE_ID = f"{SDMX_AGENCY}:{SDMX_DATAFLOW}({SDMX_VERSION})"
 #: DHIS2 data sets the values are imported into (identifiers by code, idScheme=CODE): one per period
 #: type, as DHIS2 checks a value's period against its data set's period type.
 DHIS2_DATASETS = {"quarter": ("PCVE_Q", "Quarterly"), "year": ("PCVE_A", "Yearly")}
-#: SDMX observation status (CL_OBS_STATUS): A normal value, P provisional value.
-OBS_FINAL, OBS_PROVISIONAL = "A", "P"
+#: SDMX observation status (CL_OBS_STATUS): A normal value, P provisional value, M missing (a percentage
+#: over a zero denominator: the value cannot exist; a suppressed value says so in CONF_STATUS instead).
+OBS_FINAL, OBS_PROVISIONAL, OBS_MISSING = "A", "P", "M"
 STATUS_TEXT = {OBS_FINAL: "final", OBS_PROVISIONAL: "provisional"}
 STATUS_LABEL = {OBS_FINAL: "түпкілікті / окончательное", OBS_PROVISIONAL: "алдын ала / предварительное"}
 
@@ -158,8 +159,9 @@ def render_sdmx(rows: list[Row]) -> bytes:
     """sdmx.csv, SDMX-CSV 2.0 with ACTION=I; a missing or suppressed value has an empty OBS_VALUE."""
     records = [
         ["dataflow", SDMX_STRUCTURE_ID, "I", r.freq, r.kato, r.indicator_code, r.period_sdmx,
-         r.value_text, r.conf_status, r.obs_status]
+         text, r.conf_status, OBS_MISSING if text == "" and r.conf_status == "F" else r.obs_status]
         for r in rows
+        for text in (r.value_text,)
     ]
     return _csv_bytes(SDMX_COLUMNS, records)
 

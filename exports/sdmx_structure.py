@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from exports.formats import OBS_FINAL, OBS_PROVISIONAL, SDMX_AGENCY, SDMX_DATAFLOW, SDMX_VERSION
+from exports.formats import OBS_FINAL, OBS_MISSING, OBS_PROVISIONAL, SDMX_AGENCY, SDMX_DATAFLOW, SDMX_VERSION
 
 log = logging.getLogger("pcve.exports")
 
@@ -26,7 +26,8 @@ CONCEPT_SCHEME = "CS_PCVE"
 PREPARED = datetime(2000, 1, 1, tzinfo=UTC)
 CONF_CODES = {"F": "Free", "A": "Primary confidential (small count)",
               "D": "Secondary confidential (set by the sender)"}
-OBS_CODES = {OBS_FINAL: "Normal value", OBS_PROVISIONAL: "Provisional value"}
+OBS_CODES = {OBS_FINAL: "Normal value", OBS_PROVISIONAL: "Provisional value",
+             OBS_MISSING: "Missing value; data cannot exist"}
 FREQ_CODES = {"Q": "Quarterly", "A": "Annual"}
 CONCEPTS = {
     "FREQ": "Frequency", "REF_AREA": "Reference area (KATO code)", "INDICATOR": "Indicator",

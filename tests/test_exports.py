@@ -158,7 +158,7 @@ EXPECTED_SDMX = "\r\n".join([
     "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751210000,OUT_ADHERENTS,2017-Q1,270,F,A",
     "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,750000000,REH_RATE_PCT,2017-Q1,43.0,F,A",
     "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751110000,REH_RATE_PCT,2017-Q1,6.3,F,A",
-    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751210000,REH_RATE_PCT,2017-Q1,,F,A",
+    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751210000,REH_RATE_PCT,2017-Q1,,F,M",  # 0/0: cannot exist
 ]) + "\r\n"
 
 
