@@ -3,14 +3,18 @@
 ``write_extracts`` reads the warehouse read-only (the marts of
 docs/ARCHITECTURE.md and the raw cfg/ledger tables), and for every quarter and
 year in which at least one office is complete writes ``<base>/<period>/``:
-``indicators.csv``, ``indicators.xlsx``, ``dhis2.json``, ``sdmx.csv`` and
-``manifest.json`` (plus ``CHANGES.csv`` from revision 2 on), exactly as
-``shared/spec/indicators.md`` says. The folder holds every office complete for
-that period and only that period's rows; the manifest lists the offices left
-out and what they miss.
+``indicators.csv``, ``indicators.xlsx``, ``dhis2.json`` with ``dhis2_metadata.json``
+(:mod:`exports.dhis2_metadata`), ``sdmx.csv`` with ``sdmx_structure.xml``
+(:mod:`exports.sdmx_structure`), ``report.html`` and ``manifest.json`` (plus
+``CHANGES.csv`` from revision 2 on), as ``shared/spec/indicators.md`` says. The
+folder holds every office complete for that period and only that period's rows;
+the manifest lists the offices left out and what they miss.
 
-A period whose content is unchanged is left untouched; a changed one is written
-as the next revision and swapped in atomically (:mod:`exports.revisions`). A period
+A period whose delivered content (:func:`manifest.content_key`: the data files and
+which offices, not the provenance or the report) is unchanged is left untouched; a
+changed one is written as the next revision, its report opening with the revision's
+note (:func:`revisions.note`), and swapped in atomically (:mod:`exports.revisions`).
+A provisional folder (an incomplete period, on demand) goes to ``<home>/provisional/``. A period
 whose *inputs* are unchanged is not even rendered: its input key (a digest of
 everything its files are made from, :class:`_InputKeys`) equals the one its
 intact current revision was rendered from (``input_key`` of the ministry's
@@ -764,6 +768,10 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     that revision is not intact (damaged: repaired from the rendered files); the content key then
     decides as before whether it is a new revision.
 
+    ``provisional``: the given periods that are not complete, every office with rows in them, written
+    under ``<home>/provisional/`` (``out`` replaces it), the rows of an incomplete office marked
+    provisional in every file; never delivered.
+
     Raises :class:`DeliveryError` (after writing everything) when a configured
     delivery to the ministry failed.
     """
@@ -779,7 +787,6 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
         if provisional:
             # never under exports/ (nothing provisional is published there), never delivered
             base = h.root / PROVISIONAL_DIR / ("public" if profile == "public" else "")
-            base = base.resolve() if base.exists() else base
     summary = _summary_base(profile, base)
     summary["provisional"] = provisional
     failures = []
