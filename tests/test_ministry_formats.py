@@ -222,9 +222,7 @@ def test_a_later_report_keeps_its_comparison_and_a_revision_says_why(tmp_path: P
     """Correcting 2017Q1 (a superseding submission with a new value) issues revision 2 of 2017Q1 only;
     its report opens with the revision, its date, the superseded and the accepted submission and the
     changed value; revision 1 of every folder says it is the first issue."""
-    cells = SMALL_CELLS + [("OUT_ADHERENTS", "almaty", ALMATY, "2017Q2", 9)]
-    compl = [c for c in SMALL_COMPLETENESS if c[1] != "2017Q2"] + [("almaty", "2017Q2", 3, 3, True, "")]
-    make_warehouse(tmp_path / "warehouse.duckdb", cells, compl, SMALL_SUBMISSIONS, SMALL_FORMS, SMALL_VALIDATION)
+    _three_periods(tmp_path)
     write_extracts(tmp_path)
     r1 = (tmp_path / "exports" / "2017Q1" / "report.html").read_text(encoding="utf-8")
     assert '<section class="revision" data-revision="1" data-date="2017-04-03">' in r1
@@ -355,3 +353,62 @@ def test_a_format_only_revision_says_so(tmp_path: Path):
     assert [(w["period"], w["revision"], w["changes"]) for w in s["written"]] == [("2025Q1", 2, 0)]
     text = (tmp_path / "exports" / "2025Q1" / "report.html").read_text(encoding="utf-8")
     assert 'data-revision="2"' in text and 'data-reason="format"' in text
+
+
+# --- the revision rule as an invariant -------------------------------------------------------------------
+
+COUNT_CELLS = [("OUT_ADHERENTS", ALMATY, "2017Q1"), ("OUT_ADHERENTS", ALMALY, "2017Q1"),
+               ("OUT_ADHERENTS", "751210000", "2017Q1"), ("OUT_ADHERENTS", ALMATY, "2017Q2"),
+               ("COM_SESSIONS", "610000000", "2025Q1")]
+
+
+def _three_periods(home: Path) -> None:
+    # SMALL_CELLS has one 2017Q2 row (OUT_ADHERENTS 5 for the city): the quarter made complete here
+    compl = [c for c in SMALL_COMPLETENESS if c[1] != "2017Q2"] + [("almaty", "2017Q2", 3, 3, True, "")]
+    make_warehouse(home / "warehouse.duckdb", SMALL_CELLS, compl, SMALL_SUBMISSIONS, SMALL_FORMS, SMALL_VALIDATION)
+
+
+def test_a_revision_exactly_when_a_delivered_value_changes():
+    """Whatever values change (Hypothesis draws them, including none and those only a later report
+    compares with), a period gets revision 2 exactly when one of its own values changed, its
+    CHANGES.csv lists exactly those, and every other folder keeps revision 1 byte for byte."""
+    import tempfile
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.integers(0, 3), min_size=len(COUNT_CELLS), max_size=len(COUNT_CELLS)))
+    def check(deltas):
+        with tempfile.TemporaryDirectory(prefix="pcve-rev-") as tmp:
+            home = Path(tmp)
+            _three_periods(home)
+            write_extracts(home)
+            before = {p.name: {f.name: f.read_bytes() for f in p.iterdir()} for p in _folders(home)}
+            olds = {}
+            for (code, kato, pid) in COUNT_CELLS:
+                rows = list(csv.DictReader(io.StringIO((home / "exports" / pid / "indicators.csv")
+                                                       .read_text(encoding="utf-8-sig"))))
+                olds[(code, kato, pid)] = next(r["value"] for r in rows if (r["indicator_code"], r["kato"]) ==
+                                               (code, kato))
+            update_warehouse(home / "warehouse.duckdb", *[
+                f"update main.mart_indicator_values set numerator = numerator + {d}, value = value + {d} "
+                f"where indicator_code = '{code}' and kato = '{kato}' and period_id = '{pid}'"
+                for (code, kato, pid), d in zip(COUNT_CELLS, deltas, strict=True) if d])
+            s = write_extracts(home)
+            changed = {pid for (_, _, pid), d in zip(COUNT_CELLS, deltas, strict=True) if d}
+            assert {w["period"]: w["revision"] for w in s["written"]} == {p: 2 for p in changed}
+            for folder in _folders(home):
+                if folder.name not in changed:
+                    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before[folder.name]
+                    continue
+                got = (folder / "CHANGES.csv").read_text(encoding="utf-8").splitlines()[1:]
+                office = lambda k: "turkistan" if k == "610000000" else "almaty"  # noqa: E731
+                want = [f"{code},{office(kato)},{kato},{olds[(code, kato, pid)]},"
+                        f"{int(olds[(code, kato, pid)]) + d}"
+                        for (code, kato, pid), d in zip(COUNT_CELLS, deltas, strict=True) if d and pid == folder.name]
+                assert sorted(got) == sorted(want)
+                note = (folder / "report.html").read_text(encoding="utf-8")
+                assert 'data-revision="2"' in note and note.count("data-old=") == len(want)
+
+    check()
