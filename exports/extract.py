@@ -447,9 +447,28 @@ def _report(wh: _Warehouse, period: Period, profile: str, rows: list[Row], body:
         submissions=body["submissions"], versions=versions, left_out=body["offices_left_out"],
         validation=body["validation"], plans=report.plans_from_terms(st.terms, st.units),
         program=cache[_PROGRAM] if cache is not None and _PROGRAM in cache else _program_names(),
-        docs=None if profile == "public" else "../../docs", status=body.get("status", "final"),
+        docs=None if profile == "public" else docs_url(), status=body.get("status", "final"),
         office_names={o: (r.get("name_kk") or o, r.get("name_ru") or o) for o, r in sorted(wh.offices.items())},
     ))
+
+
+DOCS_URL_ENV = "PCVE_DOCS_URL"
+
+
+def docs_url() -> str | None:
+    """Where the Data Docs and dbt docs are served (``PCVE_DOCS_URL``: http or https, no credentials),
+    for the report's links; None: the report links to nothing (it works wherever the folder goes)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    raw = (os.getenv(DOCS_URL_ENV) or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        log.warning("%s=%r is not an http(s) URL: the reports link to no docs", DOCS_URL_ENV, raw)
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")  # never a user or password
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def _program_names() -> dict[str, str]:
@@ -580,7 +599,7 @@ class _InputKeys:
         st = wh.structure
         self.static = hashlib.sha256(_canon({
             "code": code_version(), "profile": profile, "program": program, "offices": wh.offices,
-            "territories": wh.territories, "indicators": wh.indicators,
+            "territories": wh.territories, "indicators": wh.indicators, "docs": docs_url(),
             "structure": {"terms": {k: sorted(v.items()) for k, v in st.terms.items()}, "units": st.units,
                           "children": st.children, "roots": st.roots},
         })).digest()

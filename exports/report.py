@@ -17,22 +17,20 @@ per office. For each office complete in the period:
 5. completeness and lateness: every submission period inside the period with its
    due date, when its first accepted version arrived, days before/after the due
    date, corrections, validation counts;
-6. links to the validation Data Docs and the dbt docs of the pipeline home.
+6. links to the validation Data Docs and the dbt docs, where they are served (``PCVE_DOCS_URL``).
 
 Deterministic: a pure function of its inputs, no wall-clock time (the only times
 are the submissions' received times), so reruns are byte-identical.
 
-Links to the Data Docs. The extract folder ``<home>/exports/<period>`` is a
-symlink to ``<home>/exports/.revisions/<period>/r<N>``. The links are written
-relative to the path readers open, ``<home>/exports/<period>/report.html``
-(``../../docs/validation/index.html``); browsers resolve ``..`` on the URL, not
-on the real path, so they work there. A five-line inline script re-points them
-when the file is opened through its real path (``.revisions/<period>/r<N>/``,
-four levels below the home). Absolute ``file://`` links were rejected: they would
-put a server path into a file delivered to the ministry and make the bytes
-depend on where the home lives (``--out`` must give the same bytes). In a copy
-delivered elsewhere the links dangle by nature; the report carries the
-validation summary itself and names the path under the home.
+Self-contained: the report carries the validation summary it needs and links to
+nothing on disk, so the folder works wherever it is copied (the ministry gets
+plain files). Links to the Data Docs and the dbt docs are written only when a
+base URL where they are served is configured (``PCVE_DOCS_URL``, e.g.
+``https://pcve.example.kz/docs``: ``<url>/validation/index.html``,
+``<url>/dbt/index.html``); without it the report names their path in the
+pipeline home. Relative links (``../../docs/``) were dropped: they broke as soon as
+the folder was sent, and ``file://`` links would put a server path into a
+delivered file and make the bytes depend on where the home lives.
 
 Public profile: the report is written from the *public* rows of every period it
 shows (each earlier period suppressed exactly as its own public folder is), so
@@ -181,7 +179,7 @@ class ReportData:
     validation: dict = field(default_factory=dict)  # the manifest's validation summary
     plans: dict[str, str] = field(default_factory=dict)  # count indicator -> percentage giving its plan
     program: dict[str, str] = field(default_factory=dict)  # name_kk, name_ru
-    docs: str | None = "../../docs"  # the home's docs/ relative to the extract folder; None: no links
+    docs: str | None = None  # base URL where docs/ is served (PCVE_DOCS_URL); None: no links
     office_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # every office: (kk, ru)
     status: str = "final"  # final | provisional (a period not complete: `pcve export --provisional`)
 
@@ -536,17 +534,6 @@ footer { margin-top: 8mm; border-top: 1px solid #c9d3de; padding-top: 2mm; font-
 
 # Re-points the Data Docs links when the file is opened through its real path
 # <home>/exports/.revisions/<period>/r<N>/report.html (four levels below the home, not two).
-LINK_FIX = """
-(function () {
-  var m = /\\/\\.revisions\\/[^\\/]+\\/r\\d+\\/[^\\/]*$/.test(location.pathname);
-  if (!m) return;
-  var links = document.querySelectorAll("a[data-home-rel]");
-  for (var i = 0; i < links.length; i++) {
-    links[i].setAttribute("href", "../../../../" + links[i].getAttribute("data-home-rel"));
-  }
-})();
-"""
-
 def _by_key(rows: Iterable[Row]) -> dict[tuple[str, str, str], Row]:
     return {r.key: r for r in rows}
 
@@ -850,12 +837,14 @@ def _completeness_section(office: Office, d: ReportData) -> str:
 
 
 def _docs_links(d: ReportData) -> str:
-    if d.profile == "public" or d.docs is None:
+    if d.profile == "public":
         return f'<p class="note">{bi("docs_public")}</p>'
+    if not d.docs:
+        return f'<p class="note">{bi("docs_where")}</p>'
     out = []
     for key, rel in (("data_docs", "validation/index.html"), ("dbt_docs", "dbt/index.html")):
         href = f"{d.docs}/{rel}"
-        out.append(f'<li><a href="{esc(href)}" data-home-rel="docs/{esc(rel)}">{bi(key)}</a></li>')
+        out.append(f'<li><a href="{esc(href)}" data-docs="{esc(rel)}">{bi(key)}</a></li>')
     return (f'<ul class="links">{"".join(out)}</ul><p class="note">{bi("docs_where")}</p>')
 
 
@@ -963,7 +952,6 @@ def render_report(d: ReportData) -> bytes:
         f'<span class="ru" lang="ru">{esc(T["summary"][1])}</span></h2>{_summary(d)}</section>'
         + "".join(_office_section(o, d, memo) for o in d.offices)
         + f'</main><footer>{bi("footer")}</footer>'
-        f"<script>{LINK_FIX}</script>"
         "</body></html>\n"
     )
     return doc.encode("utf-8")
