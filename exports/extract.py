@@ -3,14 +3,18 @@
 ``write_extracts`` reads the warehouse read-only (the marts of
 docs/ARCHITECTURE.md and the raw cfg/ledger tables), and for every quarter and
 year in which at least one office is complete writes ``<base>/<period>/``:
-``indicators.csv``, ``indicators.xlsx``, ``dhis2.json``, ``sdmx.csv`` and
-``manifest.json`` (plus ``CHANGES.csv`` from revision 2 on), exactly as
-``shared/spec/indicators.md`` says. The folder holds every office complete for
-that period and only that period's rows; the manifest lists the offices left
-out and what they miss.
+``indicators.csv``, ``indicators.xlsx``, ``dhis2.json`` with ``dhis2_metadata.json``
+(:mod:`exports.dhis2_metadata`), ``sdmx.csv`` with ``sdmx_structure.xml``
+(:mod:`exports.sdmx_structure`), ``report.html`` and ``manifest.json`` (plus
+``CHANGES.csv`` from revision 2 on), as ``shared/spec/indicators.md`` says. The
+folder holds every office complete for that period and only that period's rows;
+the manifest lists the offices left out and what they miss.
 
-A period whose content is unchanged is left untouched; a changed one is written
-as the next revision and swapped in atomically (:mod:`exports.revisions`). A period
+A period whose delivered content (:func:`manifest.content_key`: the data files and
+which offices, not the provenance or the report) is unchanged is left untouched; a
+changed one is written as the next revision, its report opening with the revision's
+note (:func:`revisions.note`), and swapped in atomically (:mod:`exports.revisions`).
+A provisional folder (an incomplete period, on demand) goes to ``<home>/provisional/``. A period
 whose *inputs* are unchanged is not even rendered: its input key (a digest of
 everything its files are made from, :class:`_InputKeys`) equals the one its
 intact current revision was rendered from (``input_key`` of the ministry's
@@ -68,6 +72,9 @@ class _Warehouse:
     structure: object  # suppression.Structure
     versions: list[dict] = field(default_factory=list)  # accepted submissions, current and superseded (report)
     validation_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # sid -> (results, unexpected)
+    territories: list[dict] = field(default_factory=list)  # cfg_territories (DHIS2 and SDMX structure)
+    indicators: list[dict] = field(default_factory=list)  # cfg_indicators in catalogue order
+    statuses: dict[str, dict] = field(default_factory=dict)  # every submission: id -> status, file, times
 
 
 def _period_sort(pid: str) -> tuple:
@@ -95,10 +102,11 @@ def _read_warehouse(path: Path, target=None) -> _Warehouse:
             offices = {r["office_code"]: r for r in q(
                 "select office_code, root_kato, name_en, name_kk, name_ru, periodicity, due_days "
                 "from raw.cfg_offices")}
-            ind_rows = q("select indicator_code, sort_order, unit from raw.cfg_indicators")
+            ind_rows = q("select indicator_code, sort_order, unit, name_en, name_kk, name_ru from raw.cfg_indicators")
             term_rows = q("select indicator_code, role, form, measure, filter_column, filter_value "
                           "from raw.cfg_indicator_terms")
-            terr_rows = q("select kato, office_code, parent_kato from raw.cfg_territories")
+            terr_rows = q("select kato, office_code, level, parent_kato, name_en, name_kk, name_ru "
+                          "from raw.cfg_territories")
             mart = q("""
                 select v.indicator_code, v.office_code, v.kato, v.territory_level, v.period_id,
                        v.period_kind, v.unit, v.numerator, v.denominator, v.value,
@@ -125,6 +133,8 @@ def _read_warehouse(path: Path, target=None) -> _Warehouse:
                 select submission_id, office_code, period, received_at, status,
                        {'due_date' if 'due_date' in fct_cols else 'null as due_date'}
                 from main.fct_submissions where status in ('accepted', 'superseded')""")
+            statuses = q("select submission_id, office_code, period, file_name, received_at, status "
+                         "from main.fct_submissions")
             forms = q("select submission_id, form, present from raw.submission_forms")
             # ~50 results per workbook: counted in SQL; only the failed ones are listed in the extract
             vres = q("select submission_id, form, expectation, column_name, success, element_count, "
@@ -196,7 +206,15 @@ def _read_warehouse(path: Path, target=None) -> _Warehouse:
         v["due_date"] = None if v["due_date"] is None else str(v["due_date"])[:10]
         v["period"] = str(v["period"])
     versions.sort(key=lambda v: (v["office_code"], v["period"], v["submission_id"]))
-    return _Warehouse(rows, completeness, subs, form_map, validation, offices, structure, versions, vcount)
+    indicators = sorted(({k: (str(v) if k != "sort_order" else int(v or 0)) if v is not None else None
+                          for k, v in i.items()} for i in ind_rows),
+                        key=lambda i: (i["sort_order"], i["indicator_code"]))
+    territories = sorted(({k: None if v is None else str(v) for k, v in t.items()} for t in terr_rows),
+                         key=lambda t: t["kato"])
+    status_map = {s["submission_id"]: {**s, "period": str(s["period"]), "received_at": _received(s["received_at"])}
+                  for s in statuses}
+    return _Warehouse(rows, completeness, subs, form_map, validation, offices, structure, versions, vcount,
+                      territories, indicators, status_map)
 
 
 def _complete_offices(wh: _Warehouse, pid: str) -> list[str]:
@@ -268,8 +286,24 @@ def _provenance(wh: _Warehouse, period: Period, offices: list[str]) -> tuple[lis
     return used, totals
 
 
+def _read_manifest(folder: Path) -> dict | None:
+    try:
+        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return m if isinstance(m, dict) else None
+
+
+def _names(wh: _Warehouse) -> dict[tuple[str, str], tuple[str, str]]:
+    """(indicator code, "i") and (kato, "t") -> (Kazakh, Russian) names, for the revision note."""
+    out = {(i["indicator_code"], "i"): (i.get("name_kk") or "", i.get("name_ru") or "") for i in wh.indicators}
+    out.update({(t["kato"], "t"): (t.get("name_kk") or "", t.get("name_ru") or "") for t in wh.territories})
+    return out
+
+
 def _old_values(folder: Path) -> dict[tuple[str, str, str], str]:
-    with open(folder / "indicators.csv", encoding="utf-8", newline="") as fh:
+    # utf-8-sig: indicators.csv starts with a byte order mark (older revisions without one read alike)
+    with open(folder / "indicators.csv", encoding="utf-8-sig", newline="") as fh:
         return {(r["indicator_code"], r["office_code"], r["kato"]): r["value"] for r in csv.DictReader(fh)}
 
 
@@ -321,13 +355,55 @@ def _select(wh: _Warehouse, periods: list[str] | None, summary: dict, base: Path
     return sorted(out, key=_period_sort)
 
 
-def _period_rows(wh: _Warehouse, pid: str, profile: str, cache: dict | None) -> tuple[list[Row], dict | None]:
-    """The rows a period's folder publishes: its complete offices, suppressed in the public profile."""
+def _provisional_offices(wh: _Warehouse, pid: str) -> list[str]:
+    """The offices of a provisional folder: every office with rows in the period, complete or not."""
+    return sorted({r.office_code for r in wh.rows.get(pid, [])})
+
+
+PROVISIONAL_DIR = "provisional"  # <home>/provisional/<period>/: `pcve export --provisional`
+
+
+def _select_provisional(wh: _Warehouse, periods: list[str] | None, summary: dict) -> list[str]:
+    """The periods asked for that have rows and an office not complete (a complete period has its final
+    extract: nothing provisional about it)."""
+    out = []
+    for text in periods or []:
+        try:
+            p = parse_period(str(text))
+        except ValueError as exc:
+            summary["skipped"].append({"period": str(text), "reason": str(exc)})
+            continue
+        if p.kind == "month":
+            summary["skipped"].append({"period": p.dhis2, "reason": "months are not exported (quarters and years only)"})
+            continue
+        offices = _provisional_offices(wh, p.dhis2)
+        if not offices:
+            summary["skipped"].append({"period": p.dhis2, "reason": "nothing accepted for this period yet"})
+            continue
+        if set(_complete_offices(wh, p.dhis2)) >= set(offices):
+            summary["skipped"].append({"period": p.dhis2, "reason": "complete: its final extract is in exports/ "
+                                                                     "(pcve export without --provisional)"})
+            continue
+        if p.dhis2 not in out:
+            out.append(p.dhis2)
+    return sorted(out, key=_period_sort)
+
+
+def _period_rows(wh: _Warehouse, pid: str, profile: str, cache: dict | None,
+                 provisional: bool = False) -> tuple[list[Row], dict | None]:
+    """The rows a period's folder publishes: its complete offices, suppressed in the public profile.
+    `provisional`: every office with rows; the rows of an office not complete are marked P."""
     from exports.suppression import apply_public
 
     period = parse_period(pid)
-    offices = _complete_offices(wh, pid)
-    rows = [r for r in wh.rows.get(pid, []) if r.office_code in offices]
+    if provisional:
+        offices = _provisional_offices(wh, pid)
+        complete = set(_complete_offices(wh, pid))
+        rows = [r if r.office_code in complete else dataclasses.replace(r, obs_status=formats.OBS_PROVISIONAL)
+                for r in wh.rows.get(pid, [])]
+    else:
+        offices = _complete_offices(wh, pid)
+        rows = [r for r in wh.rows.get(pid, []) if r.office_code in offices]
     if profile != "public":
         return rows, None
     quarter_rows = None
@@ -371,9 +447,28 @@ def _report(wh: _Warehouse, period: Period, profile: str, rows: list[Row], body:
         submissions=body["submissions"], versions=versions, left_out=body["offices_left_out"],
         validation=body["validation"], plans=report.plans_from_terms(st.terms, st.units),
         program=cache[_PROGRAM] if cache is not None and _PROGRAM in cache else _program_names(),
-        docs=None if profile == "public" else "../../docs",
+        docs=None if profile == "public" else docs_url(), status=body.get("status", "final"),
         office_names={o: (r.get("name_kk") or o, r.get("name_ru") or o) for o, r in sorted(wh.offices.items())},
     ))
+
+
+DOCS_URL_ENV = "PCVE_DOCS_URL"
+
+
+def docs_url() -> str | None:
+    """Where the Data Docs and dbt docs are served (``PCVE_DOCS_URL``: http or https, no credentials),
+    for the report's links; None: the report links to nothing (it works wherever the folder goes)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    raw = (os.getenv(DOCS_URL_ENV) or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        log.warning("%s=%r is not an http(s) URL: the reports link to no docs", DOCS_URL_ENV, raw)
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")  # never a user or password
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def _program_names() -> dict[str, str]:
@@ -385,32 +480,63 @@ def _program_names() -> dict[str, str]:
         return {}
 
 
+#: The run cache's key saying the run writes provisional folders (forked render workers read the cache).
+_PROVISIONAL = "run:provisional"
+_VOIDED = "run:voided"  # submission id -> when it was voided (the ledger), for revision notes
+
+
+def complete_date(wh: _Warehouse, period: Period, offices: list[str]) -> str | None:
+    """The day the period became complete: the latest of its submission periods' first accepted
+    arrivals. A later correction does not move it (a correction with the same values is no revision)."""
+    first: dict[tuple[str, str], str] = {}
+    for v in wh.versions:
+        if v["office_code"] in offices and _within(v["period"], period) and v["received_at"]:
+            k = (v["office_code"], v["period"])
+            first[k] = min(first.get(k, v["received_at"]), v["received_at"])
+    return max(first.values())[:10] if first else None
+
+
 def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
            ) -> tuple[list[Row], dict, dict[str, bytes]]:
+    from exports.dhis2_metadata import render_metadata
+    from exports.sdmx_structure import render_structure
+
+    provisional = bool(cache and cache.get(_PROVISIONAL))
     period = parse_period(pid)
-    offices = _complete_offices(wh, pid)
+    offices = _provisional_offices(wh, pid) if provisional else _complete_offices(wh, pid)
     body: dict = {}
-    rows, suppression = _period_rows(wh, pid, profile, cache)
+    rows, suppression = _period_rows(wh, pid, profile, cache, provisional)
     if suppression is not None:
         body["suppression"] = suppression
     used, validation = _provenance(wh, period, offices)
+    complete = set(_complete_offices(wh, pid))
+    status = "provisional" if provisional and not complete.issuperset(offices) else "final"
+    data_set = formats.DHIS2_DATASETS[period.kind][0]
+    done = complete_date(wh, period, offices) if status == "final" else None
     body.update({
         "period": pid, "period_kind": period.kind, "sdmx_period": period.sdmx,
         "period_start": period.start.isoformat(), "period_end": period.end.isoformat(),
-        "profile": profile, "timezone": "Asia/Almaty",
+        "profile": profile, "timezone": "Asia/Almaty", "status": status,
         "offices": [{"office_code": o, "root_kato": wh.offices.get(o, {}).get("root_kato", ""),
-                     "rows": sum(r.office_code == o for r in rows)} for o in offices],
+                     "rows": sum(r.office_code == o for r in rows),
+                     **({"status": "final" if o in complete else "provisional"} if provisional else {})}
+                    for o in offices],
         "offices_left_out": _left_out(wh, pid, offices),
         "submissions": used, "validation": validation, "rows": len(rows),
-        "sdmx_structure": formats.SDMX_STRUCTURE_ID, "dhis2_data_set": formats.DHIS2_DATASET,
+        "sdmx_structure": formats.SDMX_STRUCTURE_ID, "dhis2_data_set": data_set, "complete_date": done,
     })
     titles = {o: o for o in offices}
+    territories = [t for t in wh.territories if t["office_code"] in offices]
     files = {
         "indicators.csv": formats.render_csv(rows),
         "indicators.xlsx": formats.render_xlsx(rows, titles),
-        "dhis2.json": formats.render_dhis2(rows),
+        "dhis2.json": formats.render_dhis2(rows, data_set, done),
+        "dhis2_metadata.json": render_metadata(period.kind, wh.indicators, territories),
         "sdmx.csv": formats.render_sdmx(rows),
     }
+    structure = render_structure(wh.indicators, territories)
+    if structure is not None:
+        files["sdmx_structure.xml"] = structure
     files["report.html"] = _report(wh, period, profile, rows, body, cache)
     return rows, body, files
 
@@ -473,6 +599,7 @@ class _InputKeys:
         st = wh.structure
         self.static = hashlib.sha256(_canon({
             "code": code_version(), "profile": profile, "program": program, "offices": wh.offices,
+            "territories": wh.territories, "indicators": wh.indicators, "docs": docs_url(),
             "structure": {"terms": {k: sorted(v.items()) for k, v in st.terms.items()}, "units": st.units,
                           "children": st.children, "roots": st.roots},
         })).digest()
@@ -644,7 +771,7 @@ def _plan(base: Path, pid: str, new_key: str) -> tuple[str, int, Path | None]:
 
 
 def write_extracts(home, periods: list[str] | None = None, profile: str = "ministry",
-                   out: str | Path | None = None) -> dict:
+                   out: str | Path | None = None, provisional: bool = False) -> dict:
     """Write the extract of every period with a complete office whose content changed.
 
     ``periods`` restricts the work to the given ids (``2017Q1``, ``2017-Q1``, ``2017``).
@@ -659,6 +786,10 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     that revision is not intact (damaged: repaired from the rendered files); the content key then
     decides as before whether it is a new revision.
 
+    ``provisional``: the given periods that are not complete, every office with rows in them, written
+    under ``<home>/provisional/`` (``out`` replaces it), the rows of an incomplete office marked
+    provisional in every file; never delivered.
+
     Raises :class:`DeliveryError` (after writing everything) when a configured
     delivery to the ministry failed.
     """
@@ -671,7 +802,11 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
         base = Path(out).expanduser().resolve()
     else:
         base = h.exports / "public" if profile == "public" else h.exports
+        if provisional:
+            # never under exports/ (nothing provisional is published there), never delivered
+            base = h.root / PROVISIONAL_DIR / ("public" if profile == "public" else "")
     summary = _summary_base(profile, base)
+    summary["provisional"] = provisional
     failures = []
     with h.writer_lock():
         revisions.clean_staging(base)  # work left by a killed run: never visible, never reused
@@ -687,7 +822,7 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
             if was:
                 gc.enable()
         try:
-            _write_all(h, base, wh, periods, profile, summary, failures)
+            _write_all(h, base, wh, periods, profile, summary, failures, provisional)
         finally:
             gc.unfreeze()
     if failures:
@@ -695,9 +830,10 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     return summary
 
 
-def _write_all(h, base: Path, wh: _Warehouse, periods, profile: str, summary: dict, failures: list) -> None:
-    targets = _select(wh, periods, summary, base)
-    cache: dict = {_PROGRAM: _program_names()}
+def _write_all(h, base: Path, wh: _Warehouse, periods, profile: str, summary: dict, failures: list,
+               provisional: bool = False) -> None:
+    targets = _select_provisional(wh, periods, summary) if provisional else _select(wh, periods, summary, base)
+    cache: dict = {_PROGRAM: _program_names(), _VOIDED: revisions.void_times(h.ledger), _PROVISIONAL: provisional}
     inputs = _InputKeys(wh, profile, cache[_PROGRAM])
     known_path = _inputs_file(h, base)
     known = _load_inputs(known_path)
@@ -773,7 +909,9 @@ def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse,
     from exports import delivery
     from exports.suppression import SuppressionFailed
 
-    plans = {pid: (key := inputs.key(pid), _plan_by_inputs(base, pid, key, known)) for pid in targets}
+    # a provisional folder is always rendered (its input key does not cover the incomplete offices)
+    plans = {pid: (key := inputs.key(pid), None if cache.get(_PROVISIONAL) else _plan_by_inputs(base, pid, key, known))
+             for pid in targets}
     built = _render(wh, [pid for pid in targets if plans[pid][1] is None], profile, cache)
     for pid in targets:
         input_key, fast = plans[pid]
@@ -797,10 +935,17 @@ def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse,
             summary["unchanged"].append({"period": pid, "revision": revision, "restored": "link"})
         else:
             n_changes = None
+            changes: list = []
+            previous = None
             if old_folder is not None and (old_folder / "indicators.csv").exists():
                 changes = _changes(_old_values(old_folder), rows)
                 files["CHANGES.csv"] = formats.render_changes(changes)
                 n_changes = len(changes)
+                previous = _read_manifest(old_folder)
+            note = revisions.note(revision, previous, body, changes, wh.statuses, cache.get(_VOIDED, {}))
+            files["report.html"] = report.with_revision(files["report.html"], note, _names(wh))
+            body = {**body, "revision_note": {k: v for k, v in note.items() if k != "changes"}
+                    | {"changes": len(changes)}}
             # the input key is not content (manifest.VOLATILE); a public folder does not carry it
             # (a digest of unsuppressed values): it is remembered in the home's state only
             files["manifest.json"] = manifest.finish(
@@ -814,7 +959,7 @@ def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse,
                 "rows": len(rows), "changes": n_changes, **({"repaired": True} if action == "repair" else {}),
             })
         remember[pid] = {"revision": revision, "manifest": _manifest_digest(folder), "input_key": input_key}
-        if profile == "ministry" and delivery.location():
+        if profile == "ministry" and delivery.location() and not cache.get(_PROVISIONAL):
             try:
                 summary["delivery"].append(delivery.deliver(pid, folder))
             except Exception as exc:  # reported below, after every period is written

@@ -24,19 +24,25 @@ SDMX_AGENCY = "KZ_MIR"
 SDMX_DATAFLOW = "DF_PCVE"
 SDMX_VERSION = "1.0"
 SDMX_STRUCTURE_ID = f"{SDMX_AGENCY}:{SDMX_DATAFLOW}({SDMX_VERSION})"
-#: DHIS2 data set code the values are imported into (identifiers by code, idScheme=CODE).
-DHIS2_DATASET = "PCVE"
+#: DHIS2 data sets the values are imported into (identifiers by code, idScheme=CODE): one per period
+#: type, as DHIS2 checks a value's period against its data set's period type.
+DHIS2_DATASETS = {"quarter": ("PCVE_Q", "Quarterly"), "year": ("PCVE_A", "Yearly")}
+#: SDMX observation status (CL_OBS_STATUS): A normal value, P provisional value, M missing (a percentage
+#: over a zero denominator: the value cannot exist; a suppressed value says so in CONF_STATUS instead).
+OBS_FINAL, OBS_PROVISIONAL, OBS_MISSING = "A", "P", "M"
+STATUS_TEXT = {OBS_FINAL: "final", OBS_PROVISIONAL: "provisional"}
+STATUS_LABEL = {OBS_FINAL: "түпкілікті / окончательное", OBS_PROVISIONAL: "алдын ала / предварительное"}
 
 CSV_COLUMNS = [
     "indicator_code", "office_code", "kato", "period", "value", "numerator", "denominator", "unit",
-    "conf_status",
+    "conf_status", "status",
     # extras for people and for checking; never anything run-dependent (no revision, no time)
     "indicator_name_kk", "indicator_name_ru", "indicator_name_en",
     "territory_level", "territory_name_kk", "territory_name_ru", "territory_name_en",
     "unit_name_kk", "unit_name_ru", "unit_name_en",
 ]
 SDMX_COLUMNS = ["STRUCTURE", "STRUCTURE_ID", "ACTION", "FREQ", "REF_AREA", "INDICATOR", "TIME_PERIOD",
-                "OBS_VALUE", "CONF_STATUS"]
+                "OBS_VALUE", "CONF_STATUS", "OBS_STATUS"]
 CHANGES_COLUMNS = ["indicator_code", "office_code", "kato", "old", "new"]
 
 #: Fixed document time of every XLSX (openpyxl would write the wall clock).
@@ -63,6 +69,7 @@ class Row:
     numerator: int | None
     denominator: int | None
     conf_status: str = "F"
+    obs_status: str = OBS_FINAL  # P: the office's period is not complete (a provisional extract)
     indicator_name_kk: str = ""
     indicator_name_ru: str = ""
     indicator_name_en: str = ""
@@ -84,6 +91,10 @@ class Row:
     @property
     def value_text(self) -> str:
         return format_value(self.value, self.is_percent)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABEL[self.obs_status]
 
 
 def percent(numerator: int | None, denominator: int | None) -> Decimal | None:
@@ -108,14 +119,16 @@ def _int_text(v: int | None) -> str:
     return "" if v is None else str(int(v))
 
 
-def _csv_bytes(header: list[str], records: list[list[str]]) -> bytes:
+def _csv_bytes(header: list[str], records: list[list[str]], bom: bool = False) -> bytes:
+    """RFC 4180: CRLF line ends; `bom`: a UTF-8 byte order mark, so that Excel in a Russian or Kazakh
+    locale reads the file as UTF-8 on double-click instead of the ANSI code page."""
     buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header)
     first = _TRIGGER_CHARS
     # safe_cell, with the common case (text not starting with a trigger) decided inline
     w.writerows([c if type(c) is str and c[:1] not in first else safe_cell(c) for c in rec] for rec in records)
-    return buf.getvalue().encode("utf-8")
+    return ("\ufeff" if bom else "").encode("utf-8") + buf.getvalue().encode("utf-8")
 
 
 #: The first characters of a text safe_cell may guard (c[:1] of an empty text is "", none of them).
@@ -125,7 +138,7 @@ _TRIGGER_CHARS = frozenset(FORMULA_TRIGGERS)
 def csv_record(r: Row) -> list[str]:
     return [
         r.indicator_code, r.office_code, r.kato, r.period, r.value_text, _int_text(r.numerator),
-        _int_text(r.denominator), r.unit, r.conf_status,
+        _int_text(r.denominator), r.unit, r.conf_status, STATUS_TEXT[r.obs_status],
         r.indicator_name_kk, r.indicator_name_ru, r.indicator_name_en,
         r.territory_level, r.territory_name_kk, r.territory_name_ru, r.territory_name_en,
         r.unit_name_kk, r.unit_name_ru, r.unit_name_en,
@@ -133,8 +146,8 @@ def csv_record(r: Row) -> list[str]:
 
 
 def render_csv(rows: list[Row]) -> bytes:
-    """indicators.csv: UTF-8 (no BOM), comma separated, header row, ``\\n`` line ends."""
-    return _csv_bytes(CSV_COLUMNS, [csv_record(r) for r in rows])
+    """indicators.csv: UTF-8 with a byte order mark, comma separated, header row, CRLF line ends."""
+    return _csv_bytes(CSV_COLUMNS, [csv_record(r) for r in rows], bom=True)
 
 
 def render_changes(changes: list[tuple[str, str, str, str, str]]) -> bytes:
@@ -146,17 +159,20 @@ def render_sdmx(rows: list[Row]) -> bytes:
     """sdmx.csv, SDMX-CSV 2.0 with ACTION=I; a missing or suppressed value has an empty OBS_VALUE."""
     records = [
         ["dataflow", SDMX_STRUCTURE_ID, "I", r.freq, r.kato, r.indicator_code, r.period_sdmx,
-         r.value_text, r.conf_status]
+         text, r.conf_status, OBS_MISSING if text == "" and r.conf_status == "F" else r.obs_status]
         for r in rows
+        for text in (r.value_text,)
     ]
     return _csv_bytes(SDMX_COLUMNS, records)
 
 
-def render_dhis2(rows: list[Row]) -> bytes:
-    """dhis2.json, a DHIS2 ``dataValueSets`` payload with code identifiers.
+def render_dhis2(rows: list[Row], data_set: str, complete_date: str | None) -> bytes:
+    """dhis2.json, a DHIS2 ``dataValueSets`` payload with code identifiers (``dhis2_metadata.json``
+    beside it creates the data elements, data sets and organisation units these codes name).
 
     Values that are absent (a percentage over 0) or suppressed are left out: DHIS2
-    has no empty value, and its ``value`` is always a string.
+    has no empty value, and its ``value`` is always a string. ``completeDate`` (the
+    data set registered complete) only for a complete period, never in a provisional extract.
     """
     # json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=2) + "\n", written out directly
     # (json's indent mode runs in pure Python): the same bytes, ten times faster
@@ -168,7 +184,8 @@ def render_dhis2(rows: list[Row]) -> bytes:
         if (text := r.value_text) != ""
     ]
     data_values = "[\n" + ",\n".join(values) + "\n  ]" if values else "[]"
-    return (f'{{\n  "dataElementIdScheme": "CODE",\n  "dataSet": {enc(DHIS2_DATASET)},\n'
+    complete = f'  "completeDate": {enc(complete_date)},\n' if complete_date else ""
+    return (f'{{\n{complete}  "dataElementIdScheme": "CODE",\n  "dataSet": {enc(data_set)},\n'
             f'  "dataValues": {data_values},\n  "idScheme": "CODE",\n  "orgUnitIdScheme": "CODE"\n}}\n'
             ).encode()
 
@@ -189,6 +206,7 @@ XLSX_HEADER = [
     ("unit_name_kk", "Өлшем бірлігі"),
     ("unit_name_ru", "Ед. изм."),
     ("conf_status", "Құпиялылық / Конфиденциальность"),
+    ("status_label", "Мәртебесі / Статус"),
 ]
 
 

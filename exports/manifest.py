@@ -14,7 +14,12 @@ import json
 from importlib import metadata
 
 #: Not content: the revision step, package versions, checksums, and the key of what it was rendered from.
-VOLATILE = ("revision", "versions", "files", "input_key")
+VOLATILE = ("revision", "versions", "files", "input_key", "revision_note")
+#: What a revision delivers: the manifest says which period, profile, status and offices; the data files
+#: say the values. The provenance (which submission, validation counts, offices left out) and report.html
+#: (its comparison with the previous period) describe the values and do not make a new revision alone.
+DELIVERED_BODY = ("period", "profile", "status", "offices")
+NOT_DELIVERED_FILES = ("CHANGES.csv", "manifest.json", "report.html")
 
 
 def sha256(data: bytes) -> str:
@@ -45,12 +50,13 @@ def finish(body: dict, revision: int, files: dict[str, bytes]) -> bytes:
 
 
 def content_key(manifest: dict, file_hashes: dict[str, str] | None = None) -> str:
-    """A digest of what the extract says: the manifest without revision/versions, plus the data files.
+    """A digest of what the extract delivers: DELIVERED_BODY of the manifest and the data files.
 
-    CHANGES.csv is left out (it describes the revision step, not the content).
+    A new revision is written only when this changes: a delivered value (or the files' format), not
+    when only the provenance or the report's comparison with an earlier period would read differently.
     """
     hashes = dict(file_hashes if file_hashes is not None else manifest.get("files", {}))
-    hashes.pop("CHANGES.csv", None)
-    hashes.pop("manifest.json", None)
-    body = {k: v for k, v in manifest.items() if k not in VOLATILE}
+    for name in NOT_DELIVERED_FILES:
+        hashes.pop(name, None)
+    body = {k: manifest.get(k) for k in DELIVERED_BODY}
     return sha256(render({"body": body, "files": hashes}))

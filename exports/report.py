@@ -17,22 +17,20 @@ per office. For each office complete in the period:
 5. completeness and lateness: every submission period inside the period with its
    due date, when its first accepted version arrived, days before/after the due
    date, corrections, validation counts;
-6. links to the validation Data Docs and the dbt docs of the pipeline home.
+6. links to the validation Data Docs and the dbt docs, where they are served (``PCVE_DOCS_URL``).
 
 Deterministic: a pure function of its inputs, no wall-clock time (the only times
 are the submissions' received times), so reruns are byte-identical.
 
-Links to the Data Docs. The extract folder ``<home>/exports/<period>`` is a
-symlink to ``<home>/exports/.revisions/<period>/r<N>``. The links are written
-relative to the path readers open, ``<home>/exports/<period>/report.html``
-(``../../docs/validation/index.html``); browsers resolve ``..`` on the URL, not
-on the real path, so they work there. A five-line inline script re-points them
-when the file is opened through its real path (``.revisions/<period>/r<N>/``,
-four levels below the home). Absolute ``file://`` links were rejected: they would
-put a server path into a file delivered to the ministry and make the bytes
-depend on where the home lives (``--out`` must give the same bytes). In a copy
-delivered elsewhere the links dangle by nature; the report carries the
-validation summary itself and names the path under the home.
+Self-contained: the report carries the validation summary it needs and links to
+nothing on disk, so the folder works wherever it is copied (the ministry gets
+plain files). Links to the Data Docs and the dbt docs are written only when a
+base URL where they are served is configured (``PCVE_DOCS_URL``, e.g.
+``https://pcve.example.kz/docs``: ``<url>/validation/index.html``,
+``<url>/dbt/index.html``); without it the report names their path in the
+pipeline home. Relative links (``../../docs/``) were dropped: they broke as soon as
+the folder was sent, and ``file://`` links would put a server path into a
+delivered file and make the bytes depend on where the home lives.
 
 Public profile: the report is written from the *public* rows of every period it
 shows (each earlier period suppressed exactly as its own public folder is), so
@@ -134,6 +132,27 @@ T = {
     "footer": ("Есеп кірген есептерден автоматты түрде жасалды; мәндер indicators.csv файлымен сәйкес келеді.",
                "Отчёт сформирован автоматически из поступивших отчётов; значения совпадают с файлом indicators.csv."),
     "office_total": ("орган бойынша барлығы", "итого по органу"),
+    "provisional": ("АЛДЫН АЛА ДЕРЕКТЕР: кезең толық емес, мәндер өзгеруі мүмкін. Министрлікке жіберілмейді.",
+                    "ПРЕДВАРИТЕЛЬНЫЕ ДАННЫЕ: период не завершён, значения могут измениться. В министерство "
+                    "не направляются."),
+    "revision": ("Нұсқа", "Редакция"),
+    "issued": ("шығарылған күні", "дата выпуска"),
+    "first_issue": ("Алғашқы шығарылым: кезеңнің барлық есептері алынды.",
+                    "Первый выпуск: получены все отчёты за период."),
+    "reason": ("Себебі", "Причина"),
+    "accepted_sub": ("қабылданды", "принят"),
+    "superseded_sub": ("ауыстырылды", "заменён"),
+    "voided_sub": ("күші жойылды", "отозван"),
+    "office_added": ("есебі толық болды", "отчётность стала полной"),
+    "office_removed": ("есебі толық емес болды", "отчётность стала неполной"),
+    "reissued": ("алдыңғы нұсқа жоғалған не бүлінген: қоймадан қайта шығарылды",
+                 "предыдущая редакция утрачена или повреждена: выпущена заново из хранилища"),
+    "format": ("файлдардың пішімі немесе атаулары өзгерді, мәндер өзгерген жоқ",
+               "изменились формат файлов или наименования, значения не изменились"),
+    "changed_values": ("Өзгерген мәндер (CHANGES.csv)", "Изменённые значения (CHANGES.csv)"),
+    "old": ("Бұрынғы", "Было"),
+    "new": ("Жаңа", "Стало"),
+    "more": ("тағы", "ещё"),
 }
 
 
@@ -160,8 +179,9 @@ class ReportData:
     validation: dict = field(default_factory=dict)  # the manifest's validation summary
     plans: dict[str, str] = field(default_factory=dict)  # count indicator -> percentage giving its plan
     program: dict[str, str] = field(default_factory=dict)  # name_kk, name_ru
-    docs: str | None = "../../docs"  # the home's docs/ relative to the extract folder; None: no links
+    docs: str | None = None  # base URL where docs/ is served (PCVE_DOCS_URL); None: no links
     office_names: dict[str, tuple[str, str]] = field(default_factory=dict)  # every office: (kk, ru)
+    status: str = "final"  # final | provisional (a period not complete: `pcve export --provisional`)
 
 
 # --- text --------------------------------------------------------------------------------------------------
@@ -498,6 +518,10 @@ table.heat td.hs { background: repeating-linear-gradient(135deg, #f3ead6 0 3px, 
 .links li { margin-bottom: 1mm; }
 a { color: #0b4f8c; }
 .toc a { text-decoration: none; }
+.revision { border: 1px solid #b7dbe6; background: #f2f9fb; padding: 2mm 3mm; margin: 0 0 4mm; font-size: 9pt; }
+.revision table { margin-top: 1.5mm; }
+.provisional-banner { border: 2px solid #c0392b; background: #fdecea; color: #7b1d13; font-weight: bold;
+  padding: 2.5mm 3mm; margin: 0 0 4mm; font-size: 10.5pt; }
 .legend-box { border: 1px solid #d6dee7; background: #fafbfc; padding: 2mm 3mm; font-size: 8.5pt; margin-top: 3mm; }
 footer { margin-top: 8mm; border-top: 1px solid #c9d3de; padding-top: 2mm; font-size: 8pt; color: #6b7b8c; }
 .screen-only { }
@@ -510,17 +534,6 @@ footer { margin-top: 8mm; border-top: 1px solid #c9d3de; padding-top: 2mm; font-
 
 # Re-points the Data Docs links when the file is opened through its real path
 # <home>/exports/.revisions/<period>/r<N>/report.html (four levels below the home, not two).
-LINK_FIX = """
-(function () {
-  var m = /\\/\\.revisions\\/[^\\/]+\\/r\\d+\\/[^\\/]*$/.test(location.pathname);
-  if (!m) return;
-  var links = document.querySelectorAll("a[data-home-rel]");
-  for (var i = 0; i < links.length; i++) {
-    links[i].setAttribute("href", "../../../../" + links[i].getAttribute("data-home-rel"));
-  }
-})();
-"""
-
 def _by_key(rows: Iterable[Row]) -> dict[tuple[str, str, str], Row]:
     return {r.key: r for r in rows}
 
@@ -824,12 +837,14 @@ def _completeness_section(office: Office, d: ReportData) -> str:
 
 
 def _docs_links(d: ReportData) -> str:
-    if d.profile == "public" or d.docs is None:
+    if d.profile == "public":
         return f'<p class="note">{bi("docs_public")}</p>'
+    if not d.docs:
+        return f'<p class="note">{bi("docs_where")}</p>'
     out = []
     for key, rel in (("data_docs", "validation/index.html"), ("dbt_docs", "dbt/index.html")):
         href = f"{d.docs}/{rel}"
-        out.append(f'<li><a href="{esc(href)}" data-home-rel="docs/{esc(rel)}">{bi(key)}</a></li>')
+        out.append(f'<li><a href="{esc(href)}" data-docs="{esc(rel)}">{bi(key)}</a></li>')
     return (f'<ul class="links">{"".join(out)}</ul><p class="note">{bi("docs_where")}</p>')
 
 
@@ -930,14 +945,67 @@ def render_report(d: ReportData) -> bytes:
         f'<div class="period" data-period="{esc(d.period.dhis2)}"><span lang="kk">{esc(pk)}</span> '
         f'<span class="sep">/</span> <span class="ru" lang="ru">{esc(pr)}</span></div>'
         f"{profile_badge}</header>"
-        f'<main><section class="summary"><h2><span lang="kk">{esc(T["summary"][0])}</span>'
+        + (f'<div class="provisional-banner" data-status="provisional">{bi("provisional")}</div>'
+           if d.status == "provisional" else "")
+        + REVISION_SLOT
+        + f'<main><section class="summary"><h2><span lang="kk">{esc(T["summary"][0])}</span>'
         f'<span class="ru" lang="ru">{esc(T["summary"][1])}</span></h2>{_summary(d)}</section>'
         + "".join(_office_section(o, d, memo) for o in d.offices)
         + f'</main><footer>{bi("footer")}</footer>'
-        f"<script>{LINK_FIX}</script>"
         "</body></html>\n"
     )
     return doc.encode("utf-8")
+
+
+#: Where the revision note goes (filled in once the revision number is known: :func:`with_revision`).
+REVISION_SLOT = "<!--pcve:revision-->"
+#: Changed values listed in the note (all of them are in CHANGES.csv).
+NOTE_CHANGES = 40
+
+
+def revision_note(note: dict, names: dict[tuple[str, str], tuple[str, str]] | None = None) -> str:
+    """The note that opens the report: revision, date, reason, changed values.
+
+    `note`: {revision, date, reasons: [{kind, submission_id, office_code, period, file_name}], changes:
+    [(indicator, office, kato, old, new)]}; `names`: (indicator or kato, "i"|"t") -> (kk, ru)."""
+    names = names or {}
+    kinds = {"accepted": "accepted_sub", "superseded": "superseded_sub", "voided": "voided_sub",
+             "office_added": "office_added", "office_removed": "office_removed", "reissued": "reissued", "format": "format"}
+    items = []
+    for r in note.get("reasons", []):
+        kk, ru = T[kinds.get(r.get("kind"), "accepted_sub")]
+        what = " ".join(esc(x) for x in (r.get("submission_id"), r.get("office_code"), r.get("period")) if x)
+        file = f' <span class="file">{esc(r.get("file_name"))}</span>' if r.get("file_name") else ""
+        items.append(f'<li data-reason="{esc(r.get("kind"))}" data-submission="{esc(r.get("submission_id") or "")}">'
+                     f"{what}{file}: {esc(kk)} / {esc(ru)}</li>")
+    if int(note.get("revision") or 1) == 1:
+        reason = f'<p class="note">{bi("first_issue")}</p>'
+    else:
+        reason = f'<p><b>{bi("reason")}:</b></p><ul>{"".join(items)}</ul>'
+    changes = note.get("changes") or []
+    table = ""
+    if changes:
+        rows = []
+        for ind, _office, kato, old, new in changes[:NOTE_CHANGES]:
+            ik, ir = names.get((ind, "i"), (ind, ind))
+            tk, tr = names.get((kato, "t"), (kato, kato))
+            rows.append(f'<tr data-code="{esc(ind)}" data-kato="{esc(kato)}"><td>{bi_lines(ik, ir)}</td>'
+                        f'<td>{bi_lines(tk, tr)}</td><td class="num" data-old="{esc(old)}">{esc(old or "—")}</td>'
+                        f'<td class="num" data-new="{esc(new)}">{esc(new or "—")}</td></tr>')
+        more = (f'<p class="note">… {bi("more")} {len(changes) - NOTE_CHANGES}</p>'
+                if len(changes) > NOTE_CHANGES else "")
+        table = (f'<p><b>{bi("changed_values")}:</b> {len(changes)}</p><table><thead><tr>'
+                 f'<th>{bi_lines(*T["indicator"])}</th><th>{bi_lines(*T["territory"])}</th>'
+                 f'<th class="num">{bi_lines(*T["old"])}</th><th class="num">{bi_lines(*T["new"])}</th></tr></thead>'
+                 f'<tbody>{"".join(rows)}</tbody></table>{more}')
+    return (f'<section class="revision" data-revision="{int(note.get("revision") or 1)}" '
+            f'data-date="{esc(note.get("date") or "")}"><b>{bi("revision")} {int(note.get("revision") or 1)}</b>'
+            f' — {bi("issued")}: {esc(fmt_date(_parse_date(note.get("date"))))}{reason}{table}</section>')
+
+
+def with_revision(report: bytes, note: dict, names: dict | None = None) -> bytes:
+    """The report with its revision note in place of REVISION_SLOT (the rest byte for byte)."""
+    return report.replace(REVISION_SLOT.encode(), revision_note(note, names).encode("utf-8"), 1)
 
 
 def plans_from_terms(terms: dict[str, dict[str, tuple]], units: dict[str, str]) -> dict[str, str]:

@@ -191,3 +191,64 @@ def publish(base: Path, period: str, revision: int, files: dict[str, bytes], rep
     _swap_link(base, period, revision)
     checkpoint("export.linked")
     return final
+
+
+# --- what a revision says about itself ---------------------------------------------------------------------
+
+def void_times(ledger: Path) -> dict[str, str]:
+    """submission id -> when it was voided (the ledger's "voided" events; {} without a ledger)."""
+    out: dict[str, str] = {}
+    try:
+        with open(ledger, encoding="utf-8") as fh:
+            for line in fh:
+                if '"voided"' not in line:
+                    continue
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                if e.get("event") == "voided" and e.get("submission_id"):
+                    out[e["submission_id"]] = str(e.get("at") or "")
+    except OSError:
+        pass
+    return out
+
+
+def note(revision: int, previous: dict | None, body: dict, changes: list[tuple], statuses: dict[str, dict],
+         voided_at: dict[str, str]) -> dict:
+    """Why revision N was issued, for the report and the manifest: its date, the submissions that
+    replaced, were replaced or were voided since the previous revision, and the changed values.
+
+    Revision 1 is dated by the day the period became complete. A later one by the latest of the
+    received times of its new submissions and the void times of the withdrawn ones."""
+    reasons: list[dict] = []
+    dates: list[str] = []
+    if previous is not None and revision > 1:
+        old = {s["submission_id"]: s for s in previous.get("submissions") or []}
+        new = {s["submission_id"]: s for s in body.get("submissions") or []}
+        for sid in sorted(set(old) - set(new)):
+            st = statuses.get(sid, {})
+            kind = "voided" if st.get("status") == "voided" else "superseded"
+            if kind == "voided" and voided_at.get(sid):
+                dates.append(voided_at[sid])
+            s = old[sid]
+            reasons.append({"kind": kind, "submission_id": sid, "office_code": s.get("office_code"),
+                            "period": s.get("period"), "file_name": s.get("file_name")})
+        for sid in sorted(set(new) - set(old)):
+            s = new[sid]
+            if s.get("received_at"):
+                dates.append(str(s["received_at"]))
+            reasons.append({"kind": "accepted", "submission_id": sid, "office_code": s.get("office_code"),
+                            "period": s.get("period"), "file_name": s.get("file_name")})
+        was = {o["office_code"] for o in previous.get("offices") or []}
+        now = {o["office_code"] for o in body.get("offices") or []}
+        reasons += [{"kind": "office_added", "office_code": o} for o in sorted(now - was)]
+        reasons += [{"kind": "office_removed", "office_code": o} for o in sorted(was - now)]
+    elif revision > 1:
+        # the previous revision was lost or damaged beyond reading: issued again from the warehouse
+        reasons.append({"kind": "reissued"})
+    if revision > 1 and not reasons and not changes:
+        # no value and no submission changed: the files did (their format, or names in the configuration)
+        reasons.append({"kind": "format"})
+    date = max((d[:10] for d in dates), default=None) or body.get("complete_date")
+    return {"revision": revision, "date": date, "reasons": reasons, "changes": [list(c) for c in changes]}

@@ -143,3 +143,4 @@ def receipt_html(cfg: Config, pf: ParsedFile, submission_id: str, status: str) -
     rows = sum(len(r) for r in pf.rows.values())
     return _html(cfg, pf, f"{kk} · {submission_id} · {rows} жол", f"{ru} · {submission_id} · строк: {rows}",
                  pf.warnings)
+

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done (even when some files were rejected: that is a normal
 outcome, reported); 1 the pipeline itself failed; 2 usage error; 3 another run
-holds the home; 4 `pcve validate` found errors in the file.
+holds the home; 4 `pcve validate` found errors in the file; 5 `pcve export`
+wrote nothing (every period asked for was skipped: it says why).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import click
 
-EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID = 1, 3, 4
+EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID, EXIT_NOTHING = 1, 3, 4, 5
 
 
 def _console(stderr: bool = False):
@@ -61,6 +62,43 @@ def _guard(fn):
 
     return wrapper
 
+
+#: The words of `pcve validate` and `pcve status` for people, by --lang (the rules' messages are in
+#: ingest/messages.py, in the same three languages).
+UI = {
+    "period": {"en": "period", "kk": "кезең", "ru": "период"},
+    "submission": {"en": "submission", "kk": "есеп №", "ru": "отчёт №"},
+    "file": {"en": "file", "kk": "файл", "ru": "файл"},
+    "received": {"en": "received", "kk": "алынды", "ru": "получен"},
+    "status": {"en": "status", "kk": "күйі", "ru": "статус"},
+    "why": {"en": "why", "kk": "себебі", "ru": "причина"},
+    "accepted": {"en": "accepted", "kk": "қабылданды", "ru": "принят"},
+    "rejected": {"en": "rejected", "kk": "қабылданбады", "ru": "отклонён"},
+    "superseded": {"en": "superseded", "kk": "ауыстырылды", "ru": "заменён"},
+    "duplicate": {"en": "duplicate", "kk": "қайталанған", "ru": "повтор"},
+    "voided": {"en": "voided", "kk": "күші жойылды", "ru": "отозван"},
+    "month": {"en": "monthly", "kk": "ай сайын", "ru": "ежемесячно"},
+    "quarter": {"en": "quarterly", "kk": "тоқсан сайын", "ru": "ежеквартально"},
+    "missing": {"en": "missing", "kk": "жетіспейді", "ru": "не получены"},
+    "overdue": {"en": "overdue", "kk": "мерзімі өткен", "ru": "просрочено"},
+    "nothing_missing": {"en": "nothing missing", "kk": "бәрі алынды", "ru": "всё получено"},
+    "error": {"en": "error", "kk": "қате", "ru": "ошибка"},
+    "warning": {"en": "warning", "kk": "ескерту", "ru": "предупреждение"},
+    "validated": {
+        "en": "{file}: period {period}, rows {rows}, {errors} error(s), {warnings} warning(s)",
+        "kk": "{file}: кезең {period}, жолдар {rows}, қателер: {errors}, ескертулер: {warnings}",
+        "ru": "{file}: период {period}, строк {rows}, ошибок: {errors}, предупреждений: {warnings}",
+    },
+}
+LANGS = ("en", "kk", "ru")
+
+
+def _t(key: str, lang: str) -> str:
+    return UI.get(key, {}).get(lang) or UI.get(key, {}).get("en") or key
+
+
+lang_option = click.option("--lang", type=click.Choice(LANGS), default=None,
+                           help="Language of the human output (default: validate the office's, status English).")
 
 home_option = click.option(
     "--home", "home", type=click.Path(file_okay=False, path_type=Path), envvar="PCVE_HOME", default="demo",
@@ -197,8 +235,9 @@ def demo(home: Path, as_json: bool, in_process: bool) -> None:
 @json_option
 @click.option("--office", help="Only this office.")
 @click.option("--all-missing", is_flag=True, help="List every missing period instead of a summary.")
+@lang_option
 @_guard
-def status(home: Path, as_json: bool, office: str | None, all_missing: bool) -> None:
+def status(home: Path, as_json: bool, office: str | None, all_missing: bool, lang: str | None) -> None:
     """Per office and period: received, accepted, rejected (with why), superseded, missing."""
     from pcve.status import status as _status
 
@@ -208,29 +247,40 @@ def status(home: Path, as_json: bool, office: str | None, all_missing: bool) -> 
             raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(rep['offices'])}")
         rep["offices"] = {office: rep["offices"][office]}
 
+    lang = lang or "en"
+    names = {}
+    if lang != "en":
+        from pcve.config import load_config
+
+        cfg = load_config()
+        names = {c: (o.name_kk if lang == "kk" else o.name_ru) for c, o in cfg.offices.items()}
+
     def render(r):
+        from rich.markup import escape
         from rich.table import Table
 
         c = _console()
         for code, o in r["offices"].items():
-            t = Table(title=f"{code}: {o['name']} ({o['periodicity']})", title_justify="left")
+            name = names.get(code) or o["name"]
+            t = Table(title=escape(f"{code}: {name} ({_t(o['periodicity'], lang)})"), title_justify="left")
             for col in ("period", "submission", "file", "received", "status", "why"):
-                t.add_column(col)
+                t.add_column(_t(col, lang))
             for period, p in o["periods"].items():
                 for s in p["received"]:
                     why = ", ".join(s["rules"]) if s["status"] == "rejected" else ""
                     style = {"rejected": "red", "superseded": "dim", "accepted": "green"}.get(s["status"], "")
-                    t.add_row(period, s["submission_id"], s["file"], s["received_at"],
-                              f"[{style}]{s['status']}[/{style}]" if style else s["status"], why)
+                    word = _t(s["status"], lang)
+                    t.add_row(escape(period), s["submission_id"], escape(s["file"]), s["received_at"],
+                              f"[{style}]{word}[/{style}]" if style else word, escape(why))
             c.print(t)
             miss = o["missing"]
             if miss:
                 tokens = [m["period"] for m in miss]
                 shown = tokens if all_missing or len(tokens) <= 8 else tokens[:3] + ["…"] + tokens[-3:]
-                c.print(f"  missing ({len(tokens)}): {', '.join(shown)}"
-                        f"  [{sum(m['overdue'] for m in miss)} overdue]")
+                c.print(escape(f"  {_t('missing', lang)} ({len(tokens)}): {', '.join(shown)}"
+                               f"  [{_t('overdue', lang)}: {sum(m['overdue'] for m in miss)}]"))
             else:
-                c.print("  nothing missing")
+                c.print(f"  {_t('nothing_missing', lang)}")
 
     _emit(rep, as_json, render)
 
@@ -241,22 +291,52 @@ def status(home: Path, as_json: bool, office: str | None, all_missing: bool) -> 
 @click.option("--period", "periods", multiple=True, required=True, help="2017, 2017Q1 or 2017-Q1 (repeatable).")
 @click.option("--profile", type=click.Choice(["ministry", "public"]), default="ministry", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Base folder (default HOME/exports, or HOME/exports/public for the public profile).")
+              help="Base folder (default HOME/exports, or HOME/exports/public for the public profile; "
+                   "HOME/provisional with --provisional).")
+@click.option("--provisional", is_flag=True,
+              help="A period not complete yet: every file marked provisional, written to HOME/provisional/, "
+                   "never delivered to the ministry and never a revision of a final extract.")
 @_guard
-def export(home: Path, as_json: bool, periods: tuple[str, ...], profile: str, out: Path | None) -> None:
-    """Write the extract of given period(s) on demand."""
+def export(home: Path, as_json: bool, periods: tuple[str, ...], profile: str, out: Path | None,
+           provisional: bool) -> None:
+    """Write the extract of given period(s) on demand.
+
+    Exits 5 when nothing was written or found up to date (each skipped period says why)."""
     from pcve import pipeline
 
-    summary = pipeline.export(home, periods=list(periods), profile=profile, out=out)
-    _emit(summary, as_json, lambda s: click.echo(json.dumps(s, ensure_ascii=False, indent=2, default=str)))
+    summary = pipeline.export(home, periods=list(periods), profile=profile, out=out, provisional=provisional)
+    _emit(summary, as_json, _render_export)
+    if not summary.get("written") and not summary.get("unchanged"):
+        sys.exit(EXIT_NOTHING)
+
+
+def _render_export(s: dict) -> None:
+    c = click  # plain lines: periods and reasons are data, never markup
+    kind = "provisional extract" if s.get("provisional") else "extract"
+    for w in s.get("written", []):
+        changes = "" if w.get("changes") is None else f", {w['changes']} changed value(s) in CHANGES.csv"
+        c.echo(f"written   {w['period']}: {kind} revision {w['revision']} ({', '.join(w['offices'])}; "
+                f"{w['rows']} rows{changes}) → {s['base']}/{w['period']}")
+    for u in s.get("unchanged", []):
+        c.echo(f"unchanged {u['period']}: revision {u['revision']} is current → {s['base']}/{u['period']}")
+    for k in s.get("skipped", []):
+        missing = "; ".join(f"{o} misses {', '.join(m)}" for o, m in (k.get("missing") or {}).items())
+        c.echo(f"skipped   {k['period']}: {k['reason']}{' (' + missing + ')' if missing else ''}")
+        if k.get("reason") == "no office is complete" and not s.get("provisional"):
+            c.echo(f"          a provisional extract: pcve export --period {k['period']} --provisional")
+    for d in s.get("delivery", []):
+        c.echo(f"delivery  {d.get('period')}: {d.get('status')} {d.get('location', '')}")
+    if not s.get("written") and not s.get("unchanged"):
+        c.echo("nothing written")
 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--office", required=True, help="The office the file would come from.")
 @json_option
+@lang_option
 @_guard
-def validate(file: Path, office: str, as_json: bool) -> None:
+def validate(file: Path, office: str, as_json: bool, lang: str | None) -> None:
     """Dry-run one file through parsing and the GX suites; nothing is stored.
 
     Exit code 4 when the file would be rejected."""
@@ -267,14 +347,15 @@ def validate(file: Path, office: str, as_json: bool) -> None:
     if office not in cfg.offices:
         raise click.BadParameter(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
     data = check_file(office, file, cfg=cfg)  # the portal's check too: intake's parser, privacy gate, GX
+    lang = lang or cfg.offices[office].language
 
     def render(d):
-        c = _console()
-        c.print(f"{d['file']}: period {d['period']}, rows {d['rows']}, "
-                f"{d['errors']} error(s), {d['warnings']} warning(s)")
-        lang = "message_ru" if cfg.offices[office].language == "ru" else "message_kk"
+        # plain lines: file names, cells and messages are data, never console markup
+        rows = ", ".join(f"{form} {n}" for form, n in d["rows"].items()) or "0"
+        click.echo(_t("validated", lang).format(file=d["file"], period=d["period"], rows=rows,
+                                                errors=d["errors"], warnings=d["warnings"]))
         for r in d["issues"]:
-            c.print(f"  {r['severity']:7} {r['cell'] or '-':24} {r['rule']:22} {r[lang]}")
+            click.echo(f"  {_t(r['severity'], lang):14} {r['cell'] or '-':24} {r['rule']:22} {r['message_' + lang]}")
 
     _emit(data, as_json, render)
     if data["errors"]:

@@ -79,11 +79,12 @@ def publish(home: str | Path) -> dict:
 
 
 def export(home: str | Path, periods: list[str] | None = None, profile: str = "ministry",
-           out: str | Path | None = None) -> dict:
-    """Write the extract of every period with a complete office whose content changed."""
+           out: str | Path | None = None, provisional: bool = False) -> dict:
+    """Write the extract of every period with a complete office whose content changed
+    (`provisional`: of the given periods not complete yet, under HOME/provisional/)."""
     from exports.extract import write_extracts
 
-    return write_extracts(home, periods=periods, profile=profile, out=out)
+    return write_extracts(home, periods=periods, profile=profile, out=out, provisional=provisional)
 
 
 def overdue(home: str | Path, as_of: str | None = None) -> list[dict]:

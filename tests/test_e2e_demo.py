@@ -48,7 +48,7 @@ def inprocess_home(tmp_path_factory) -> Path:
 
 
 def _indicators(home: Path, period: str) -> dict[tuple[str, str, str], dict]:
-    with (home / "exports" / period / "indicators.csv").open(encoding="utf-8", newline="") as fh:
+    with (home / "exports" / period / "indicators.csv").open(encoding="utf-8-sig", newline="") as fh:
         return {(r["indicator_code"], r["office_code"], r["kato"]): r for r in csv.DictReader(fh)}
 
 

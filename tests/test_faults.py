@@ -424,8 +424,10 @@ def test_a_lost_revision_folder_is_followed_by_a_new_revision_never_reused(mart)
     s = write_extracts(mart)
     assert [(w["period"], w["revision"]) for w in s["written"]] == [("2017Q1", 2)]
     after = folder_bytes(mart / "exports" / "2017Q1")
-    assert {k: v for k, v in after.items() if k != "manifest.json"} == \
-           {k: v for k, v in before.items() if k != "manifest.json"}
+    # the same data; the manifest and the report say revision 2, reissued because r1 was lost
+    assert {k: v for k, v in after.items() if k not in ("manifest.json", "report.html")} == \
+           {k: v for k, v in before.items() if k not in ("manifest.json", "report.html")}
+    assert b'data-revision="2"' in after["report.html"] and b'data-reason="reissued"' in after["report.html"]
 
 
 def test_work_left_in_staging_by_a_killed_run_is_dropped(mart):

@@ -20,7 +20,6 @@ import html
 import io
 import json
 import os
-import posixpath
 import re
 import shutil
 import struct
@@ -263,17 +262,33 @@ def test_report_charts_heat_table_and_lateness(home: Path):
     feb = [e for e in q1.find("tr") if e["attrs"].get("data-period") == "2017-02"][0]
     assert "13.03.2017 09:00" in feb["text"] and "almaty_2017-02 түзетілген.xlsx" in feb["text"]
     assert [c["attrs"]["data-days"] for c in q1.find("td") if "data-days" in c["attrs"]] == ["-2", "3", "0"]
-    # validation summary and the links to the Data Docs of the home
+    # the validation summary is inside; no link to anything on disk (the folder is sent elsewhere): the
+    # Data Docs are named by their path in the home, linked only where a docs URL is configured
     assert dom.find("td", data_summary="submissions")[0]["text"] == "3"
     assert dom.find("td", data_summary="expectations")[0]["text"] == "3 (1)"
     assert dom.find("td", data_summary="as-of")[0]["text"] == "15.07.2017 16:45"
-    links = {a["attrs"]["href"] for a in dom.find("a") if a["attrs"].get("data-home-rel")}
-    assert links == {"../../docs/validation/index.html", "../../docs/dbt/index.html"}
-    folder = home / "exports" / "2017Q2"  # resolved as a browser does: on the URL path, lexically
-    assert Path(posixpath.normpath(f"{folder}/../../docs/validation/index.html")) == \
-        home / "docs" / "validation" / "index.html"
+    hrefs = [a["attrs"]["href"] for a in dom.find("a")]
+    assert hrefs and all(h.startswith("#office-") for h in hrefs)  # the table of contents only
+    assert "docs/validation/index.html" in text and "<script" not in text
     # offices left out, with their names
     assert "Түркістан облысы әкімдігі" in text and 'data-left-out="turkistan"' in text
+
+
+def test_docs_are_linked_only_where_a_docs_url_is_configured(home: Path, monkeypatch, tmp_path_factory):
+    monkeypatch.setenv("PCVE_DOCS_URL", "https://pcve:secret@docs.example.kz:8443/pcve/")
+    write_extracts(home)
+    write_extracts(home, profile="public")
+    text = report_text(home, "2017Q2")
+    links = {a["attrs"]["data-docs"]: a["attrs"]["href"] for a in Dom(text).find("a") if "data-docs" in a["attrs"]}
+    assert links == {"validation/index.html": "https://docs.example.kz:8443/pcve/validation/index.html",
+                     "dbt/index.html": "https://docs.example.kz:8443/pcve/dbt/index.html"}
+    assert "secret" not in text  # never the credentials of the URL
+    assert not [a for a in Dom(report_text(home, "2017Q2", "exports/public")).find("a") if "data-docs" in a["attrs"]]
+    # not an http(s) URL: no links rather than a link to a file on some machine
+    monkeypatch.setenv("PCVE_DOCS_URL", "file:///srv/pcve/docs")
+    other = tmp_path_factory.mktemp("no-url")
+    write_extracts(home, out=other)
+    assert "data-docs" not in (other / "2017Q2" / "report.html").read_text(encoding="utf-8")
 
 
 def test_report_is_self_contained_and_has_no_clock(home: Path, tmp_path_factory):
@@ -296,20 +311,31 @@ def test_report_is_self_contained_and_has_no_clock(home: Path, tmp_path_factory)
     assert folder_bytes(other / "2017Q2") == first
 
 
-def test_a_correction_of_the_previous_quarter_reissues_the_report(home: Path):
-    """The report compares with the previous quarter, so it follows a correction of it (CHANGES.csv
-    has no rows: the quarter's own values did not change)."""
+def test_a_correction_of_the_previous_quarter_leaves_the_later_report_as_issued(home: Path):
+    """The report compares with the previous quarter, but a correction of that quarter changes no value the
+    later folder delivers: no new revision of it (issue 17: 2018Q1-Q4 were reissued with an empty
+    CHANGES.csv); its report keeps the comparison as of its own revision. The corrected quarter itself
+    is revision 2, and the comparison shows the new value in the next revision of the later quarter."""
     from tests.test_exports import update_warehouse
 
     write_extracts(home)
+    before = (home / "exports" / "2017Q2" / "report.html").read_bytes()
     update_warehouse(home / "warehouse.duckdb",
                      f"update main.mart_indicator_values set numerator = 600, value = 600 where indicator_code = "
                      f"'OUT_ADHERENTS' and kato = '{ALMATY}' and period_id = '2017Q1'")
     s = write_extracts(home)
-    assert [(w["period"], w["revision"], w["changes"]) for w in s["written"]] == [("2017Q1", 2, 1),
-                                                                                   ("2017Q2", 2, 0)]
+    assert [(w["period"], w["revision"], w["changes"]) for w in s["written"]] == [("2017Q1", 2, 1)]
+    assert {u["period"]: u["revision"] for u in s["unchanged"]}["2017Q2"] == 1
+    assert (home / "exports" / "2017Q2" / "report.html").read_bytes() == before
     dom = Dom(report_text(home, "2017Q2"))
-    assert dom.cell("OUT_ADHERENTS", ALMATY, "prev")["attrs"]["data-value"] == "600"
+    assert dom.cell("OUT_ADHERENTS", ALMATY, "prev")["attrs"]["data-value"] != "600"
+    # a value of 2017Q2 changes: its revision 2 compares with 2017Q1 as it now stands
+    update_warehouse(home / "warehouse.duckdb",
+                     "update main.mart_indicator_values set numerator = numerator + 1, value = value + 1 "
+                     f"where indicator_code = 'OUT_ADHERENTS' and kato = '{ALMATY}' and period_id = '2017Q2'")
+    s = write_extracts(home)
+    assert [(w["period"], w["revision"]) for w in s["written"]] == [("2017Q2", 2)]
+    assert Dom(report_text(home, "2017Q2")).cell("OUT_ADHERENTS", ALMATY, "prev")["attrs"]["data-value"] == "600"
 
 
 def test_public_report_shows_suppressed_cells_as_suppressed(home: Path):
@@ -317,7 +343,7 @@ def test_public_report_shows_suppressed_cells_as_suppressed(home: Path):
     assert "2017Q2" in [w["period"] for w in s["written"]]
     folder = home / "exports" / "public" / "2017Q2"
     published = {(r["indicator_code"], r["kato"]): r for r in
-                 csv.DictReader(io.StringIO((folder / "indicators.csv").read_text(encoding="utf-8")))}
+                 csv.DictReader(io.StringIO((folder / "indicators.csv").read_text(encoding="utf-8-sig")))}
     suppressed = {k for k, r in published.items() if r["conf_status"] in ("A", "D")}
     assert ("OUT_ADHERENTS", AUEZOV) in suppressed and ("REH_REHABILITATED", AUEZOV) in suppressed
     text = (folder / "report.html").read_text(encoding="utf-8")
@@ -485,7 +511,7 @@ def test_report_in_headless_chromium(home: Path, tmp_path: Path):
     assert count_colour(rows, (0x9C, 0xC3, 0xE0)) > 1000  # bars of the quarter before
     assert count_colour(rows, (0x08, 0x30, 0x6B)) > 1000  # heat table: the largest district values
 
-    # the rendered DOM (after the browser parsed it and ran the link script): figures and charts
+    # the rendered DOM (after the browser parsed it): figures and charts
     dom = Dom(chromium(tmp_path, "--dump-dom", report.as_uri()).stdout.decode("utf-8"))
     assert dom.cell("OUT_ADHERENTS", ALMATY, "cur")["text"] == f"1{NB}234"
     assert dom.cell("OUT_ADHERENTS", ALMATY, "prev")["text"] == "570"
@@ -497,17 +523,11 @@ def test_report_in_headless_chromium(home: Path, tmp_path: Path):
     assert len([e for e in dom.find("circle") if e["attrs"].get("class") in ("dot", "dot cur")]) == 4
     assert [e["text"] for e in dom.find("text") if "OUT_ADHERENTS" in e["in"]
             and e["attrs"].get("class") == "val"] == ["570", f"1{NB}234"]
-    # the Data Docs link works from the path readers open (the period symlink) ...
-    href = [a["attrs"]["href"] for a in dom.find("a") if a["attrs"].get("data-home-rel") == "docs/validation/index.html"]
-    assert href == ["../../docs/validation/index.html"]
-    assert Path(posixpath.normpath(f"{report.parent}/{href[0]}")).is_file()
-    # ... and from the real revision folder, where the inline script re-points it
+    # every link stays inside the file, from the period's path and from the real revision folder alike
     real = home / "exports" / ".revisions" / "2017Q2" / "r1" / "report.html"
     dom_real = Dom(chromium(tmp_path, "--dump-dom", real.as_uri()).stdout.decode("utf-8"))
-    href = [a["attrs"]["href"] for a in dom_real.find("a")
-            if a["attrs"].get("data-home-rel") == "docs/validation/index.html"]
-    assert href == ["../../../../docs/validation/index.html"]
-    assert Path(posixpath.normpath(f"{real.parent}/{href[0]}")).is_file()
+    for d in (dom, dom_real):
+        assert all(a["attrs"]["href"].startswith("#office-") for a in d.find("a"))
 
     # printable: A4 pages, one section per office starting on its own page
     pdf = tmp_path / "report.pdf"
@@ -566,7 +586,7 @@ def test_indicators_xlsx_round_trips_through_libreoffice(home: Path, tmp_path: P
     csv_out = tmp_path / "csv"
     soffice(tmp_path, "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1", "--outdir", str(csv_out),
             str(src))
-    text = (csv_out / "indicators.csv").read_text(encoding="utf-8")
+    text = (csv_out / "indicators.csv").read_text(encoding="utf-8-sig")
     # Calc quotes text and not numbers: values are numbers, KATO codes are text
     assert f'"OUT_ADHERENTS","{ADH_KK}","{ADH_RU}","{ALMATY}","Алматы қаласы","город Алматы","2017Q2",1234,1234,,' in text
     rows = list(csv.reader(io.StringIO(text)))
