@@ -29,6 +29,17 @@ def _parser(cfg: Config, office: str):
     return _parsers[key]
 
 
+def _parse(cfg: Config, office: str, path: Path, name: str):
+    """Read and parse in a child process under intake's limits (ingest/sandbox.py): a bomb uploaded
+    to the portal costs that check, never the server."""
+    from ingest.reader import Limits
+    from ingest.sandbox import parse_sandboxed
+    from pcve import config
+
+    return next(iter(parse_sandboxed([(office, str(path), name)], Limits.from_config(cfg.limits),
+                                     config_dir=str(config.CONFIG_DIR))))
+
+
 def check_file(office: str, path: Path, file_name: str | None = None, cfg: Config | None = None,
                today: date | None = None) -> dict:
     """Parse and validate `path` as if `office` had sent it under `file_name`.
@@ -44,7 +55,7 @@ def check_file(office: str, path: Path, file_name: str | None = None, cfg: Confi
         raise ValueError(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
     name = file_name or Path(path).name
     with _lock:
-        pf = _parser(cfg, office).parse(Path(path), name)
+        pf = _parse(cfg, office, Path(path), name)
         validate_batch(cfg, [pf], today or today_almaty(), file_results="off")
     issues = sort_issues(pf.issues)
     rows = issue_rows(cfg, pf, issues)
