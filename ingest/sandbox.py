@@ -102,12 +102,74 @@ def rejected(office: str, name: str, rule: str, detail: str) -> ParsedFile:
     return pf
 
 
+class _Popen:
+    """A child started as a plain subprocess (`python -m ingest.sandbox`), for a parent that may not
+    have multiprocessing children: a daemonic process, such as a Celery prefork worker's task."""
+
+    def __init__(self, config_dir: str, limits: Limits):
+        import pickle
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        arg = pickle.dumps((config_dir, limits)).hex()
+        self._p = subprocess.Popen([sys.executable, "-m", "ingest.sandbox", str(down_r), str(up_w), arg],
+                                   pass_fds=(down_r, up_w), close_fds=True)
+        os.close(down_r)
+        os.close(up_w)
+        self.conn = _Duplex(Connection(up_r, writable=False), Connection(down_w, readable=False))
+
+    @property
+    def exitcode(self):
+        return self._p.poll()
+
+    def is_alive(self) -> bool:
+        return self._p.poll() is None
+
+    def kill(self) -> None:
+        self._p.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        import subprocess
+
+        try:
+            self._p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+class _Duplex:
+    """Two one-way connections as one: recv from the child, send to it; `wait` watches the first."""
+
+    def __init__(self, up, down):
+        self.up, self.down = up, down
+
+    def fileno(self) -> int:
+        return self.up.fileno()
+
+    def recv(self):
+        return self.up.recv()
+
+    def send(self, obj) -> None:
+        self.down.send(obj)
+
+    def close(self) -> None:
+        self.up.close()
+        self.down.close()
+
+
 class _Worker:
     def __init__(self, ctx, config_dir: str, limits: Limits):
-        self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_child, args=(child_conn, config_dir, limits), daemon=True)
-        self.proc.start()
-        child_conn.close()
+        if ctx is None:
+            self.proc = _Popen(config_dir, limits)
+            self.conn = self.proc.conn
+        else:
+            self.conn, child_conn = ctx.Pipe(duplex=True)
+            self.proc = ctx.Process(target=_child, args=(child_conn, config_dir, limits), daemon=True)
+            self.proc.start()
+            child_conn.close()
         self.job: tuple[int, Job] | None = None
         self.deadline = 0.0
 
@@ -138,6 +200,13 @@ class _Worker:
 
 
 def _context():
+    import sys
+
+    if multiprocessing.current_process().daemon:
+        return None  # no multiprocessing children here: plain subprocesses (_Popen)
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not main or not os.path.exists(main):
+        return None  # a fork server re-imports __main__ by its path: none here (stdin, a REPL)
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["ingest.sandbox"])
@@ -184,9 +253,10 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
                         w.proc.join(5)
                         code = w.proc.exitcode
                         log.warning("reader process died on %r (exit %s)", mask(name), code)
+                        # out of memory: Rust aborts (SIGABRT), the kernel kills (SIGKILL); else ours
                         done[n] = (rejected(office, name, "too_large",
                                             f"more than {limits.memory_mb} MB of memory")
-                                   if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS, 1)
+                                   if code in (-signal.SIGKILL, -signal.SIGABRT)
                                    else internal_error_file(office, name, "read", detail=f"exit {code}"))
                 elif time.monotonic() >= w.deadline:
                     log.warning("reading %r took more than %ss: stopped", mask(name), limits.seconds)
@@ -204,3 +274,13 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
                 w.stop()
             else:
                 w.kill()
+
+
+if __name__ == "__main__":  # a _Popen child: python -m ingest.sandbox <read fd> <write fd> <args>
+    import pickle
+    import sys
+    from multiprocessing.connection import Connection
+
+    _config_dir, _limits = pickle.loads(bytes.fromhex(sys.argv[3]))
+    _child(_Duplex(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False)),
+           _config_dir, _limits)

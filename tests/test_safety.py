@@ -388,3 +388,28 @@ def test_a_file_the_database_refuses_is_rejected_alone_and_the_batch_loads(tmp_p
     finally:
         con.close()
     assert "stage: load" in msg and n == 2
+
+
+def _in_daemon(paths, q):
+    from ingest.sandbox import parse_sandboxed
+
+    jobs = [("almaty", p, f"almaty_2018-0{n + 1}.xlsx") for n, p in enumerate(paths)]
+    out = parse_sandboxed(jobs, Limits(part_bytes=10**10, memory_mb=150, seconds=120))
+    q.put([[i.rule for i in pf.errors] for pf in out])
+
+
+def test_the_sandbox_works_inside_a_daemonic_process_as_a_celery_task_runs(tmp_path):
+    """A Celery prefork worker runs tasks in daemonic processes, which may not start multiprocessing
+    children: the sandbox starts plain subprocesses there, under the same limits."""
+    import multiprocessing
+
+    good, bomb = tmp_path / "good.xlsx", tmp_path / "bomb.xlsx"
+    good.write_bytes(events(1))
+    bomb.write_bytes(shared_strings_bomb(200))
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_in_daemon, args=([str(good), str(bomb), str(good)], q), daemon=True)
+    p.start()
+    got = q.get(timeout=120)
+    p.join(30)
+    assert got == [[], ["too_large"], []]
