@@ -177,6 +177,8 @@ def validate_batch(cfg: Config, files: list[ParsedFile], today: date,
                 failed.setdefault(owner[r], []).append((cell, None if rule == "privacy" else _shown(row, column)))
                 if rule == "privacy":
                     continue  # already reported, located, by the parser; the value is never repeated
+                if rule == "in_period" and any(i.rule == "period_mismatch" for i in pf.issues):
+                    continue  # one error names both periods (forms.md), not one per cell
                 if column in row.get("_parse_errors", ()):
                     continue  # the cell's own parse error says it better
                 pf.issues.append(Issue(

@@ -8,9 +8,19 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "period_missing": {
-        "kk": "Файл атауында кезең жоқ: атауға 2017-03 (ай) немесе 2025-Q3 (тоқсан) түрінде кезең қосыңыз.",
-        "ru": "В имени файла нет периода: добавьте период вида 2017-03 (месяц) или 2025-Q3 (квартал).",
-        "en": "The file name has no period: add a token such as 2017-03 (month) or 2025-Q3 (quarter).",
+        "kk": "Файл атауында кезең жоқ және ол мазмұнынан анықталмады: атауға 2017-03 (ай) немесе 2025-Q3 (тоқсан) түрінде кезең қосыңыз.",
+        "ru": "В имени файла нет периода, и по содержимому он не определяется: добавьте период вида 2017-03 (месяц) или 2025-Q3 (квартал).",
+        "en": "The file name has no period and the content does not tell one: add a token such as 2017-03 (month) or 2025-Q3 (quarter).",
+    },
+    "period_from_content": {
+        "kk": "Файл атауында кезең жоқ: кезең {period} мазмұнынан алынды (барлық күндер мен айлар осы кезеңде).",
+        "ru": "В имени файла нет периода: период {period} определён по содержимому (все даты и месяцы в нём).",
+        "en": "The file name has no period: {period} was read from the content (every date and month falls in it).",
+    },
+    "period_mismatch": {
+        "kk": "Файл атауындағы кезең {named}, ал кестедегі барлық күндер мен айлар {found} кезеңінде: атауын не деректерді түзетіңіз.",
+        "ru": "В имени файла период {named}, а все даты и месяцы в таблицах относятся к {found}: исправьте имя или данные.",
+        "en": "The file name says {named} but every date and month in the tables falls in {found}: fix the name or the data.",
     },
     "period_wrong_kind": {
         "kk": "Кезең {found} кеңсе кезеңділігіне сай емес ({expected}): файл атауын түзетіңіз.",

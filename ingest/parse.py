@@ -215,7 +215,40 @@ class FileParser:
         if not seen:
             pf.issues.append(Issue("error", "no_recognised_sheet", params={
                 "sheets": ", ".join(n for f in self.cfg.forms.values() for n in f.sheet_names)}))
+        self._period_from_content(pf)
         return pf
+
+    def _period_from_content(self, pf: ParsedFile) -> None:
+        """forms.md: a name without a period token takes the period every dated cell (month, date,
+        quarter) of the recognised sheets falls in, and says so (a warning the receipt shows); a
+        name whose period no dated cell falls in, while all fall in one other period, is one
+        `period_mismatch` naming both, instead of an `in_period` error per cell."""
+        kind = self.office.periodicity
+        found: set[Period] = set()
+        for form_name, rows in pf.rows.items():
+            dated = [c for c in self.cfg.forms[form_name].columns if c.type in ("month", "date", "quarter")]
+            for row in rows:
+                for c in dated:
+                    v = row.get(c.name)
+                    if not isinstance(v, date):
+                        continue
+                    if c.type == "quarter" and kind == "month":
+                        found.add(Period("quarter", v.year, (v.month - 1) // 3 + 1))  # spans months: never one
+                    elif kind == "month":
+                        found.add(Period("month", v.year, v.month))
+                    else:
+                        found.add(Period("quarter", v.year, (v.month - 1) // 3 + 1))
+        if len(found) != 1 or next(iter(found)).kind != kind:
+            return
+        content = next(iter(found))
+        missing = [i for i in pf.issues if i.rule == "period_missing"]
+        if missing and pf.period is None:
+            pf.issues.remove(missing[0])
+            pf.period = content
+            pf.issues.append(Issue("warning", "period_from_content", params={"period": content.token}))
+        elif pf.period is not None and pf.period.kind == kind and pf.period != content:
+            pf.issues.append(Issue("error", "period_mismatch", params={"named": pf.period.token,
+                                                                      "found": content.token}))
 
     # ------------------------------------------------------------ header
     def _required(self, form: Form) -> set[str]:

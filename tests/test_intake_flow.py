@@ -24,6 +24,13 @@ def _statuses(home):
         return dict(con.execute("select file_name, status from raw.submissions order by seq").fetchall())
 
 
+def two_months(rows):
+    """An outreach sheet over March and April 2017: no one period in its content."""
+    sheet = outreach_sheet("наурыз 2017", rows)
+    sheet.append(["сәуір 2017", "Медеу", "ислам", 0, 0, None])
+    return sheet
+
+
 @pytest.fixture()
 def home(tmp_path):
     h = Home.at(tmp_path / "home").ensure()
@@ -38,45 +45,53 @@ def test_supersede_duplicate_and_rejection_never_blocks(home):
     # A correction seen in the same pull but modified later: it must win.
     write_xlsx(inbox / "almaty_2017-03_түзетілген.xlsx",
                {"Әңгімелесу": outreach_sheet("наурыз 2017", [("Медеу", "ислам", 6, 9)])}, "2017-04-05T10:00:00")
-    # No period in the name: rejected; the same bytes under a corrected name are accepted.
-    bad = write_xlsx(inbox / "almaty report.xlsx",
-                     {"Әңгімелесу": outreach_sheet("сәуір 2017", [("Алмалы", "ислам", 2, 3)])}, "2017-05-02T09:00:00")
+    # No period in the name: forms.md takes it from the content (every month in April 2017) and says so.
+    nameless = write_xlsx(inbox / "almaty report.xlsx",
+                          {"Әңгімелесу": outreach_sheet("сәуір 2017", [("Алмалы", "ислам", 2, 3)])},
+                          "2017-05-02T09:00:00")
+    # No period in the name and content over two months: rejected; a rejection never blocks a later file.
+    write_xlsx(inbox / "almaty draft.xlsx", {"Әңгімелесу": two_months([("Алмалы", "ислам", 1, 1)])},
+               "2017-05-02T10:00:00")
     res = intake(home.root)
-    assert [r["file"] for r in res["offices"]["almaty"]["accepted"]] == ["almaty_2017-03.xlsx",
-                                                                          "almaty_2017-03_түзетілген.xlsx"]
+    assert [r["file"] for r in res["offices"]["almaty"]["accepted"]] == [
+        "almaty_2017-03.xlsx", "almaty_2017-03_түзетілген.xlsx", "almaty report.xlsx"]
+    assert [r["period"] for r in res["offices"]["almaty"]["accepted"]][-1] == "2017-04"
     assert res["offices"]["almaty"]["rejected"][0]["rules"] == ["period_missing"]
-    shutil.copy(bad, inbox / "almaty_2017-04.xlsx")
+    receipt = (inbox / "_reports" / "almaty report.xlsx.receipt.html").read_text(encoding="utf-8")
+    assert "2017-04" in receipt and "мазмұнынан" in receipt  # "read from the content", in Kazakh
+    # The same bytes under a name with the period: the period's current submission, nothing changes.
+    shutil.copy(nameless, inbox / "almaty_2017-04.xlsx")
     set_mtime(inbox / "almaty_2017-04.xlsx", "2017-05-03T09:00:00")
     # The same bytes as the current 2017-03 submission under another name: changes nothing.
     shutil.copy(inbox / "almaty_2017-03_түзетілген.xlsx", inbox / "copy 2017-03.xlsx")
     set_mtime(inbox / "copy 2017-03.xlsx", "2017-05-04T09:00:00")
     res2 = intake(home.root)
-    assert [r["file"] for r in res2["offices"]["almaty"]["accepted"]] == ["almaty_2017-04.xlsx"]
-    assert [r["file"] for r in res2["offices"]["almaty"]["duplicate"]] == ["copy 2017-03.xlsx"]
+    assert res2["offices"]["almaty"]["accepted"] == []
+    assert [r["file"] for r in res2["offices"]["almaty"]["duplicate"]] == ["almaty_2017-04.xlsx", "copy 2017-03.xlsx"]
     # Nothing new: nothing is read again.
     assert discover(home.root, "almaty") == []
     assert intake(home.root)["files"] == 0
     with _db(home.root) as con:
         rows = con.execute("select s.file_name, o.adherents_new from raw.outreach o "
                            "join raw.submissions s using (submission_id) order by s.seq").fetchall()
-    assert rows == [("almaty_2017-03.xlsx", 5), ("almaty_2017-03_түзетілген.xlsx", 6), ("almaty_2017-04.xlsx", 2)]
-    assert _statuses(home.root)["almaty report.xlsx"] == "rejected"
+    assert rows == [("almaty_2017-03.xlsx", 5), ("almaty_2017-03_түзетілген.xlsx", 6), ("almaty report.xlsx", 2)]
+    assert _statuses(home.root)["almaty draft.xlsx"] == "rejected"
     # The rejected file is kept in quarantine with its report, and the office got it back under _reports/.
     q = home.quarantine / "almaty"
-    assert (q / "almaty report.xlsx").exists()
-    errors = (q / "almaty report.xlsx.errors.csv").read_text(encoding="utf-8-sig")
+    assert (q / "almaty draft.xlsx").exists()
+    errors = (q / "almaty draft.xlsx.errors.csv").read_text(encoding="utf-8-sig")
     assert errors.splitlines()[0].startswith("severity,sheet,row,column")
     assert "period_missing" in errors
-    assert (inbox / "_reports" / "almaty report.xlsx.errors.html").exists()
+    assert (inbox / "_reports" / "almaty draft.xlsx.errors.html").exists()
     assert (inbox / "_reports" / "almaty_2017-04.xlsx.receipt.html").exists()
 
 
 def test_quarantine_never_overwrites_a_different_file_of_the_same_name(home):
     inbox = home.inbox / "almaty"
-    p = write_xlsx(inbox / "almaty.xlsx", {"Әңгімелесу": outreach_sheet("наурыз 2017", [("Медеу", "ислам", 1, 1)])},
+    p = write_xlsx(inbox / "almaty.xlsx", {"Әңгімелесу": two_months([("Медеу", "ислам", 1, 1)])},
                    "2017-04-01T10:00:00")
     intake(home.root)
-    write_xlsx(p, {"Әңгімелесу": outreach_sheet("наурыз 2017", [("Медеу", "ислам", 2, 2)])}, "2017-04-02T10:00:00")
+    write_xlsx(p, {"Әңгімелесу": two_months([("Медеу", "ислам", 2, 2)])}, "2017-04-02T10:00:00")
     intake(home.root)
     names = sorted(x.name for x in (home.quarantine / "almaty").iterdir() if x.suffix == ".xlsx")
     assert names == ["almaty.xlsx", "almaty~2.xlsx"]

@@ -487,8 +487,21 @@ def _valid_outreach(month: str, territory: str = "Медеу") -> bytes:
 
 def b06_period_files() -> list[Case]:
     return [
+        # forms.md: a name without a token takes the period of the content when it is one period...
         Case("almaty есеп наурыз.xlsx", "almaty", _valid_outreach("наурыз 2017"),
+             rows={"outreach": rows("outreach", "Әңгімелесу", "almaty",
+                                    (2, D(2017, 3, 1), "751710000", "islamic", 1, 2, None))},
+             issues={W("period_from_content", "")}),
+        # ...and is rejected when the content spans two
+        Case("almaty есеп көктем.xlsx", "almaty",
+             xlsx({"Әңгімелесу": [KK_OUT, ["наурыз 2017", "Медеу", "ислам", 1, 2, None],
+                                  ["сәуір 2017", "Медеу", "ислам", 1, 2, None]]}),
              issues={E("period_missing", "")}),
+        # a named period no dated cell falls in, all in another: one error naming both
+        Case("almaty_2017-02 есеп.xlsx", "almaty",
+             xlsx({"Әңгімелесу": [KK_OUT, ["наурыз 2017", "Медеу", "ислам", 1, 2, None],
+                                  ["наурыз 2017", "Алмалы", "ислам", 1, 2, None]]}),
+             issues={E("period_mismatch", "")}),
         Case("almaty_2017-Q1.xlsx", "almaty", _valid_outreach("қаңтар 2017"),
              issues={E("period_wrong_kind", "")}),
         Case("turkistan_2025-07.xlsx", "turkistan", _valid_outreach("шілде 2025", "Сайрам"),

@@ -51,6 +51,14 @@ def _good(month: int, title: str = "Семинар") -> bytes:
     return xlsx({"Іс-шаралар": _events(month, title)})
 
 
+def _two_months() -> bytes:
+    """Events in March and April 2017: no one period in the content (forms.md: a name without a
+    period token is then rejected period_missing)."""
+    rows = _events(3)
+    rows.append([date(2017, 4, 5), "Медеу", "семинар", "Семинар", 10])
+    return xlsx({"Іс-шаралар": rows})
+
+
 def _rewrite(data: bytes, fn) -> bytes:
     """Copy an xlsx, passing each part through fn(name, bytes) -> bytes | None (None drops it)."""
     zin = zipfile.ZipFile(io.BytesIO(data))
@@ -326,10 +334,10 @@ def all_hostile() -> list[Hostile]:
           {"privacy_person_column"}, cells={"Іс-шаралар!F1"}, secrets=(PERSON, "Жұмабекова")),
         # ---- hostile file names (Linux allows anything but '/' and NUL)
         # (a name that starts with "." is a hidden file, never a submission: sources._is_candidate)
-        H("path separators and '..' in the name", "отчёт\\..\\..\\..\\etc\\cron.d\\pcve.xlsx", _good(3),
+        H("path separators and '..' in the name", "отчёт\\..\\..\\..\\etc\\cron.d\\pcve.xlsx", _two_months(),
           {"period_missing"}),
-        H("shell command substitution in the name", f"$(touch {CANARY}).xlsx", _good(3), {"period_missing"}),
-        H("shell metacharacters in the name", f"a;b|c&&touch {CANARY}`id`.xlsx", _good(3), {"period_missing"}),
+        H("shell command substitution in the name", f"$(touch {CANARY}).xlsx", _two_months(), {"period_missing"}),
+        H("shell metacharacters in the name", f"a;b|c&&touch {CANARY}`id`.xlsx", _two_months(), {"period_missing"}),
         H("HTML in the name and a cell", "<img src=x onerror=alert(1)> 2017-03.xlsx",
           _good(3, "<script>alert(1)</script>"), None, stored=("<script>alert(1)</script>",)),
         H("newline and terminal escapes in the name (log injection)", "ok 2017-04\n\x1b[2JERROR forged.xlsx",
