@@ -99,7 +99,9 @@ _MINUS = "-\u2212"  # hyphen-minus and the minus sign
 # What a spreadsheet shows in a cell whose formula failed (calamine reads them as empty; the reader
 # finds them in the sheet's XML, a CSV carries them as text). LibreOffice writes Err:502 and the like.
 EXCEL_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!",
-                          "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+                          "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+                          # as a Russian Excel shows them (and writes them into a CSV)
+                          "#ДЕЛ/0!", "#Н/Д", "#ИМЯ?", "#ПУСТО!", "#ЧИСЛО!", "#ССЫЛКА!", "#ЗНАЧ!"})
 _LO_ERROR = re.compile(r"^Err:\d{3}$")
 INT_MIN, INT_MAX = 0, 2_147_483_647  # an int column's range unless forms.yml says otherwise (min:/max:)
 

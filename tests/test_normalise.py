@@ -49,7 +49,7 @@ def test_qualified_numbers_are_errors(value):
     ("1,500.00", "qualified_number"), (float("nan"), "not_finite"), (float("inf"), "not_finite"),
         ("12.000000001", "not_whole_number"), ("1000000000,5", "not_whole_number"), (12.000000001, "not_whole_number"),
         ("99999999999999999999", "number_out_of_range"), (9223372036854775807, "number_out_of_range"),
-        (1e400, "not_finite"), ("#DIV/0!", "excel_error"), ("Err:502", "excel_error"),
+        (1e400, "not_finite"), ("#DIV/0!", "excel_error"), ("Err:502", "excel_error"), ("#ДЕЛ/0!", "excel_error"),
 ])
 def test_not_numbers(value, rule):
     assert parse_int(value) == (None, rule)
