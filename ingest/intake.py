@@ -43,7 +43,7 @@ def discover(home, office: str) -> list[dict]:
     done = {(e["office"], e["file_name"], e.get("size"), e.get("mtime")) for e in state.events
             if e.get("event") == "received" and state.submissions[e["submission_id"]].status in L.DECISIONS | {"voided"}}
     refs = []
-    for f in sources.list_files(location):
+    for f in sources.list_files(location, office):
         if (office, _record_name(f["name"]), f["size"], f["mtime"]) in done or \
                 (office, f["name"], f["size"], f["mtime"]) in done:
             continue  # same name, size and time as a decided file: not read again
@@ -71,11 +71,15 @@ def _rows_json(pf: ParsedFile) -> dict:
 
 
 def stage_files(home, refs: list[dict], today: date | None = None, progress=None,
-                timings: dict | None = None, in_memory: bool = False) -> list[dict]:
+                timings: dict | None = None, in_memory: bool = False,
+                unavailable: dict | None = None) -> list[dict]:
     """Archive, parse and validate files (GX once per form for the whole batch).
     `timings`, if given, receives the seconds spent reading, validating and staging.
     `in_memory`: the staged result rides in the returned dict ("doc") instead of a file under
-    staging/ (intake() loads in the same process; Airflow's load task needs the file)."""
+    staging/ (intake() loads in the same process; Airflow's load task needs the file).
+    `unavailable`: a dict to receive {office: SourceError} for offices whose source failed while
+    their files were fetched (their files are skipped, fetched again next run); without it the
+    error is raised (Airflow's stage task: the task is retried)."""
     from expectations.validate import validate_batch
 
     clock = time.perf_counter()
@@ -94,7 +98,17 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
         jobs: list[tuple[int, dict, Path, str]] = []
         fresh: list[Path] = []  # archived by this call: flushed to disk together, below
         for n, ref in enumerate(refs):
-            tmp, sha = sources.fetch(ref["location"], ref["path"], h.archive / ".incoming")
+            if unavailable is not None and ref["office"] in unavailable:
+                results[n] = {**_ref_summary(ref), "skipped": "source unavailable"}
+                continue
+            try:
+                tmp, sha = sources.fetch(ref["location"], ref["path"], h.archive / ".incoming", office=ref["office"])
+            except sources.SourceError as exc:
+                if unavailable is None:
+                    raise
+                unavailable[ref["office"]] = exc
+                results[n] = {**_ref_summary(ref), "skipped": "source unavailable"}
+                continue
             checkpoint("stage.fetched")
             archived = sources.archive_file(tmp, sha, h.archive, sync=False)
             fresh.append(archived)
@@ -424,12 +438,13 @@ def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: Parsed
         qpath = _quarantine(h, cfg, office, st, pf, privacy)
         checkpoint("load.quarantined")
         decision.update({"quarantine_path": str(qpath.relative_to(h.root)), "privacy": privacy})
-        _write_back(location, st["file_name"] + ".errors.csv", errors_csv(cfg, pf))
-        _write_back(location, st["file_name"] + ".errors.html", errors_html(cfg, pf))
+        _write_back(location, st["file_name"] + ".errors.csv", errors_csv(cfg, pf), office)
+        _write_back(location, st["file_name"] + ".errors.html", errors_html(cfg, pf), office)
         out["rejected"].append({"submission_id": sub["submission_id"], "file": st["file_name"],
                                 "errors": len(pf.errors), "rules": decision["rules"]})
     else:
-        _write_back(location, st["file_name"] + ".receipt.html", receipt_html(cfg, pf, sub["submission_id"], status))
+        _write_back(location, st["file_name"] + ".receipt.html", receipt_html(cfg, pf, sub["submission_id"], status),
+                    office)
         out[status].append({"submission_id": sub["submission_id"], "file": st["file_name"], "period": st["period"]})
     checkpoint("load.reported")
     # Gone before the decision: killed in between, the file is undecided and simply staged again;
@@ -497,10 +512,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write_back(location: str, name: str, data: bytes) -> None:
+def _write_back(location: str, name: str, data: bytes, office: str | None = None) -> None:
     try:
-        sources.write_back(location, name, data)
-    except OSError as exc:  # the office's folder may be read-only: the decision stands, the report stays local
+        sources.write_back(location, name, data, office=office)
+    except (OSError, sources.SourceError) as exc:
+        # the office's folder may be read-only or its server gone: the decision stands (the ledger
+        # and the quarantine hold it), the report is not sent
         log.warning("could not write %r back to the office's source: %s", name, exc)
 
 
@@ -510,7 +527,16 @@ def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
     offices = only_offices or sorted(cfg.offices)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    refs = [r for o in offices for r in discover(home, o)]
+    # An office whose source fails (unreachable, refused) is left out of this run, with its error
+    # in the summary; the other offices go on. Its files stay where they are for the next run.
+    failed: dict[str, sources.SourceError] = {}
+    refs = []
+    for o in offices:
+        try:
+            refs.extend(discover(home, o))
+        except sources.SourceError as exc:
+            failed[o] = exc
+            log.warning("%s: %s", o, exc)
     timings["discover"] = time.perf_counter() - t0
     result: dict = {"files": len(refs), "offices": {}}
     for k in ("load", "data_docs"):
@@ -521,7 +547,8 @@ def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
     # (each load reads the ledger the previous one wrote), as when Airflow stages file by file.
     for start in range(0, len(refs), INTAKE_CHUNK):
         staged = stage_files(home, refs[start:start + INTAKE_CHUNK], progress=progress, timings=timings,
-                             in_memory=True)
+                             in_memory=True, unavailable=failed)
+        staged = [s for s in staged if s.get("skipped") != "source unavailable"]
         t0 = time.perf_counter()
         docs: list[dict] = []
         by_office = {o: [s for s in staged if s["office"] == o] for o in offices}
@@ -537,6 +564,10 @@ def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
     missing = [o for o in offices if o not in result["offices"]]
     if missing:
         result["offices"].update(load_offices(home, {o: [] for o in missing}))
+    for o, exc in failed.items():
+        result["offices"][o]["source_error"] = {"type": type(exc).__name__, "message": str(exc),
+                                                "transient": isinstance(exc, sources.SourceUnavailable)}
+    result["source_errors"] = sorted(failed)
     result["changed"] = any(v["changed"] for v in result["offices"].values())
     result["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return result

@@ -3,22 +3,29 @@
 #   chromium                 headless browser that renders exports/<period>/report.html
 #   libreoffice-calc-nogui   headless LibreOffice that opens indicators.xlsx (soffice --convert-to)
 #   fonts-dejavu-core        Cyrillic incl. the Kazakh letters (ә ғ қ ң ө ұ ү һ і) for the screenshots
+#   openssh-server           a private sshd on loopback: the SFTP office source test (tests/test_remote_sources.py)
+#   redis-server             the Celery broker of `make airflow-scale` (scripts/airflow-scale.sh)
+#
+# Neither daemon is started as a system service: the tests and scripts run their own, on their own
+# ports, as ordinary processes (a policy-rc.d stops the packages' postinst from starting them).
 #
 # Idempotent and fast when everything is present (no apt call at all). `apt-get update` runs only
 # when a package has no install candidate or an install attempt fails (stale lists).
 # Debian/Ubuntu only; run as root or with sudo available. Used by `make setup` and `.ci/run`.
 set -euo pipefail
 
-PACKAGES=(chromium libreoffice-calc-nogui fonts-dejavu-core)
+PACKAGES=(chromium libreoffice-calc-nogui fonts-dejavu-core openssh-server redis-server)
 
 have_all() {
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || return 1
     command -v soffice >/dev/null 2>&1 || [ -x /usr/bin/soffice ] || return 1
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || return 1
+    [ -x /usr/sbin/sshd ] || return 1
+    command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || return 1
 }
 
 if have_all; then
-    echo "install-system-deps: chromium, soffice and fonts present"
+    echo "install-system-deps: chromium, soffice, fonts, sshd and redis-server present"
     exit 0
 fi
 
@@ -50,6 +57,15 @@ needs_update() {
 install() {
     "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
 }
+
+# No system sshd on port 22 nor redis on 6379 from the packages' postinst: a temporary policy-rc.d
+# (Debian's documented switch) forbids service starts during the install; an existing one is kept.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$POLICY" >/dev/null
+    "${SUDO[@]}" chmod 755 "$POLICY"
+    trap '"${SUDO[@]}" rm -f "$POLICY"' EXIT
+fi
 
 start=$(date +%s)
 if needs_update; then
