@@ -72,14 +72,15 @@ def _rows_json(pf: ParsedFile) -> dict:
 
 def stage_files(home, refs: list[dict], today: date | None = None, progress=None,
                 timings: dict | None = None, in_memory: bool = False,
-                unavailable: dict | None = None) -> list[dict]:
+                unavailable: dict | None = None, phase=None) -> list[dict]:
     """Archive, parse and validate files (GX once per form for the whole batch).
     `timings`, if given, receives the seconds spent reading, validating and staging.
     `in_memory`: the staged result rides in the returned dict ("doc") instead of a file under
     staging/ (intake() loads in the same process; Airflow's load task needs the file).
     `unavailable`: a dict to receive {office: SourceError} for offices whose source failed while
     their files were fetched (their files are skipped, fetched again next run); without it the
-    error is raised (Airflow's stage task: the task is retried)."""
+    error is raised (Airflow's stage task: the task is retried).
+    `phase(name, total)`: called as validation starts (see pcve.pipeline.PHASES)."""
     from expectations.validate import validate_batch
 
     clock = time.perf_counter()
@@ -137,6 +138,8 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
                 if progress:
                     progress(1)
         t_read = time.perf_counter()
+        if phase and parsed:
+            phase("validation", None)
         summaries = validate_batch(cfg, [pf for _, pf, _ in parsed], today,
                                    file_results=data_docs_mode()) if parsed else []
         checkpoint("stage.validated")
@@ -522,7 +525,7 @@ def _write_back(location: str, name: str, data: bytes, office: str | None = None
 
 
 # ---------------------------------------------------------------- all offices
-def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
+def intake(home, only_offices: list[str] | None = None, progress=None, phase=None) -> dict:
     cfg = load_config()
     offices = only_offices or sorted(cfg.offices)
     timings: dict[str, float] = {}
@@ -545,9 +548,13 @@ def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
     # what a chunk holds in memory (parsed rows, GX frames and results) is freed before the next,
     # and GX still validates a whole chunk per form. Decisions are the same as for one batch
     # (each load reads the ledger the previous one wrote), as when Airflow stages file by file.
+    if phase:
+        phase("intake", len(refs))
     for start in range(0, len(refs), INTAKE_CHUNK):
+        if phase and start:
+            phase("intake", len(refs) - start)  # the next chunk: reading again
         staged = stage_files(home, refs[start:start + INTAKE_CHUNK], progress=progress, timings=timings,
-                             in_memory=True, unavailable=failed)
+                             in_memory=True, unavailable=failed, phase=phase)
         staged = [s for s in staged if s.get("skipped") != "source unavailable"]
         t0 = time.perf_counter()
         docs: list[dict] = []
