@@ -509,7 +509,7 @@ def scale_env(home: str | os.PathLike, postgres_url: str) -> dict:
     env.update({
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{server}/{SCALE_METADATA_DB}",
-        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{server}/{SCALE_METADATA_DB}",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{server}/{SCALE_METADATA_DB}",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{ports['redis']}/0",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports["worker_logs"]),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports["trigger_logs"]),
@@ -518,7 +518,36 @@ def scale_env(home: str | os.PathLike, postgres_url: str) -> dict:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "PCVE_WAREHOUSE": f"postgresql://{server}/{SCALE_WAREHOUSE_DB}",
     })
+    env["PYTHONPATH"] = os.pathsep.join((str(_scale_pylib(h)), env["PYTHONPATH"]))
     return env
+
+
+DEBIAN_ASYNCPG = Path("/usr/lib/python3/dist-packages/asyncpg")
+
+
+def _scale_pylib(home: Path) -> Path:
+    """A folder first on the scale processes' PYTHONPATH with what the lock lacks:
+
+    - asyncpg: Airflow 3 opens its PostgreSQL metadata DB with an async driver too, which uv.lock
+      does not hold. Debian's python3-asyncpg (built for Python 3.11, installed by
+      scripts/install-system-deps.sh) is offered alone (all of dist-packages on the path would
+      shadow the locked packages).
+    - airflow_local_settings.py: loads pcve.celery_compat before any executor is imported."""
+    import importlib.util
+
+    folder = home / "airflow" / "pylib"
+    folder.mkdir(parents=True, exist_ok=True)
+    if importlib.util.find_spec("asyncpg") is None:
+        if not DEBIAN_ASYNCPG.is_dir():
+            raise AirflowRunError("the PostgreSQL metadata DB needs asyncpg: run `make system-deps` "
+                                  "(Debian's python3-asyncpg)")
+        link = folder / "asyncpg"
+        if not link.is_symlink():
+            link.symlink_to(DEBIAN_ASYNCPG, target_is_directory=True)
+    (folder / "airflow_local_settings.py").write_text(
+        "# written by pcve.airflow_runner (make airflow-scale): see pcve/celery_compat.py\n"
+        "from pcve.celery_compat import patch as _patch\n\n_patch()\n__all__ = []  # nothing for airflow.settings\n")
+    return folder
 
 
 SCALE_METADATA_DB = os.getenv("PCVE_SCALE_METADATA_DB", "pcve_airflow")

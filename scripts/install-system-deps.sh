@@ -5,6 +5,8 @@
 #   fonts-dejavu-core        Cyrillic incl. the Kazakh letters (ә ғ қ ң ө ұ ү һ і) for the screenshots
 #   openssh-server           a private sshd on loopback: the SFTP office source test (tests/test_remote_sources.py)
 #   redis-server             the Celery broker of `make airflow-scale` (scripts/airflow-scale.sh)
+#   python3-asyncpg          Airflow 3's async driver for its PostgreSQL metadata DB (`make airflow-scale`;
+#                            not in uv.lock: pcve/airflow_runner.py offers this one module alone)
 #
 # Neither daemon is started as a system service: the tests and scripts run their own, on their own
 # ports, as ordinary processes (a policy-rc.d stops the packages' postinst from starting them).
@@ -14,7 +16,7 @@
 # Debian/Ubuntu only; run as root or with sudo available. Used by `make setup` and `.ci/run`.
 set -euo pipefail
 
-PACKAGES=(chromium libreoffice-calc-nogui fonts-dejavu-core openssh-server redis-server)
+PACKAGES=(chromium libreoffice-calc-nogui fonts-dejavu-core openssh-server redis-server python3-asyncpg)
 
 have_all() {
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || return 1
@@ -22,10 +24,11 @@ have_all() {
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || return 1
     [ -x /usr/sbin/sshd ] || return 1
     command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || return 1
+    [ -d /usr/lib/python3/dist-packages/asyncpg ] || return 1
 }
 
 if have_all; then
-    echo "install-system-deps: chromium, soffice, fonts, sshd and redis-server present"
+    echo "install-system-deps: chromium, soffice, fonts, sshd, redis-server and asyncpg present"
     exit 0
 fi
 
