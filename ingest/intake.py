@@ -180,7 +180,9 @@ def _parse_workers(n_files: int) -> int:
     """Processes for reading and parsing a batch: the CPUs this process may use (at most 4), or
     PCVE_PARSE_WORKERS; 1 (in this process) for small batches and under fault injection (its
     checkpoints must fire in the process that is killed)."""
-    if n_files < PARSE_POOL_MIN_FILES or faults_enabled():
+    from pcve.procs import may_have_children
+
+    if n_files < PARSE_POOL_MIN_FILES or faults_enabled() or not may_have_children():
         return 1
     if env := os.getenv("PCVE_PARSE_WORKERS", "").strip():
         return max(1, int(env))

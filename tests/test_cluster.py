@@ -76,6 +76,11 @@ def inbox_files(tmp_path_factory) -> Path:
 
     clerks = tmp_path_factory.mktemp("clerks")
     write_demo(clerks)
+    # A quarter of Almaty and Turkistan's three quarters: complete periods with extracts, more
+    # stage tasks than one worker's slots, and a few minutes on 2 cores (each task imports GX).
+    for f in clerks.rglob("*.xlsx"):
+        if f.parent.name == "almaty" and not f.name.startswith(("almaty_2017-01", "almaty_2017-02", "almaty_2017-03")):
+            f.unlink()
     return clerks
 
 

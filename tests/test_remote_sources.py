@@ -98,7 +98,7 @@ def _remote_names(loc: str, office: str, sub: str = "") -> set[str]:
     return {p.rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)}
 
 
-def test_remote_offices_go_through_the_whole_pipeline(remote, tmp_path):
+def test_remote_offices_go_through_the_whole_pipeline(remote, tmp_path, monkeypatch):
     files = write_demo(tmp_path / "clerks")
     sent = _upload(remote, files)
     home = Home.at(tmp_path / "home").ensure()
@@ -142,6 +142,20 @@ def test_remote_offices_go_through_the_whole_pipeline(remote, tmp_path):
     assert (home.exports / "2025Q1" / "indicators.csv").is_file()
     # Nothing new on the servers: nothing is fetched again.
     assert pipeline.intake(home.root)["files"] == 0
+
+    # `pcve run` with Turkistan's server gone: Almaty goes on, the run says which source was not read
+    # and exits 5 (the warehouse is built already: no dbt build)
+    from click.testing import CliRunner
+
+    from pcve.cli import EXIT_SOURCE, main
+
+    nowhere = closed_port()
+    monkeypatch.setenv("AIRFLOW_CONN_PCVE_SOURCE_TURKISTAN", _aws_conn(f"http://127.0.0.1:{nowhere}"))
+    res = CliRunner().invoke(main, ["run", "--json", "--home", str(home.root)])
+    assert res.exit_code == EXIT_SOURCE == 5, res.output
+    out = json.loads(res.stdout)
+    assert out["intake"]["source_errors"] == ["turkistan"]
+    assert f"127.0.0.1:{nowhere}" in out["intake"]["offices"]["turkistan"]["source_error"]["message"]
 
 
 def _one_file_each(tmp_path: Path) -> list[Path]:
