@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -229,3 +230,16 @@ def test_the_cluster_runs_the_pipeline_and_writes_the_embedded_runs_extracts(clu
 
     TIMINGS.write_text(json.dumps({"cluster_s": round(took, 1), "embedded_s": round(embedded_took, 1),
                                    "files": len(stage)}))
+
+
+def test_the_celery_executor_imports_with_the_locked_celery():
+    """The locked celery 5.7 dropped celery.backends.database.retry, which the locked provider
+    imports: pcve.celery_compat (loaded by the scale profile's airflow_local_settings) restores it."""
+    code = ("from pcve.celery_compat import patch; patch()\n"
+            "from airflow.providers.celery.executors.celery_executor import CeleryExecutor\n"
+            "import celery.backends.database as d; print(d.retry.__module__)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] in ("pcve.celery_compat", "celery.backends.database")
