@@ -333,9 +333,14 @@ def standalone(home: str | os.PathLike, port: int | None = None) -> int:
     return _supervise(h, [[_airflow_bin(), "standalone"]], env)
 
 
-def _supervise(home: Path, commands: list[list[str]], env: dict | list[dict]) -> int:
+MAX_RESTARTS = 5  # per component, for the scale profile: then the whole cluster stops
+
+
+def _supervise(home: Path, commands: list[list[str]], env: dict | list[dict], restart: bool = False) -> int:
     """Run commands (each in its own session) until one exits or a stop signal arrives, then
-    stop every process of the home. The exit code: the first child's, or 0 after a stop signal."""
+    stop every process of the home. The exit code: the first child's, or 0 after a stop signal.
+    With `restart`, a component that dies is started again (up to MAX_RESTARTS times each): a
+    scheduler or worker killed mid-run comes back and the run goes on."""
     import signal
     import time
 
@@ -351,20 +356,32 @@ def _supervise(home: Path, commands: list[list[str]], env: dict | list[dict]) ->
         stopping.append(signum)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    procs = []
+    procs: list[subprocess.Popen] = []
     code = 0
+    envs = env if isinstance(env, list) else [env] * len(commands)
+
+    def start(argv, e) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, env=e, cwd=str(REPO), start_new_session=True)
+        # each child leads a session of its own: `stop_airflow` finds its descendants by it
+        with _sessions_file(home).open("a") as fh:
+            fh.write(f"{proc.pid}\n")
+        return proc
+
+    restarts = [0] * len(commands)
     try:
-        envs = env if isinstance(env, list) else [env] * len(commands)
         for argv, e in zip(commands, envs, strict=True):
-            procs.append(subprocess.Popen(argv, env=e, cwd=str(REPO), start_new_session=True))
-            # each child leads a session of its own: `stop_airflow` finds its descendants by it
-            with _sessions_file(home).open("a") as fh:
-                fh.write(f"{procs[-1].pid}\n")
+            procs.append(start(argv, e))
         while not stopping:
-            ended = [p for p in procs if p.poll() is not None]
-            if ended:
-                code = ended[0].returncode
-                print(f"{' '.join(ended[0].args[1:3])} exited with {code}: stopping the others", flush=True)
+            ended = [i for i, p in enumerate(procs) if p.poll() is not None]
+            if ended and restart and all(restarts[i] < MAX_RESTARTS for i in ended):
+                for i in ended:
+                    restarts[i] += 1
+                    print(f"{' '.join(commands[i][1:3])} exited with {procs[i].returncode}: "
+                          f"restarting it ({restarts[i]}/{MAX_RESTARTS})", flush=True)
+                    procs[i] = start(commands[i], envs[i])
+            elif ended:
+                code = procs[ended[0]].returncode
+                print(f"{' '.join(commands[ended[0]][1:3])} exited with {code}: stopping the others", flush=True)
                 break
             time.sleep(0.5)
     finally:
@@ -614,7 +631,7 @@ def scale(home: str | os.PathLike, postgres_url: str) -> int:
     print(f"CeleryExecutor: redis on 127.0.0.1:{ports['redis']}, workers {', '.join(SCALE_WORKERS)}; "
           f"metadata DB {SCALE_METADATA_DB}, warehouse DB {SCALE_WAREHOUSE_DB}. Stop: Ctrl-C or "
           "`make airflow-stop`.", flush=True)
-    return _supervise(h, commands, envs)
+    return _supervise(h, commands, envs, restart=True)
 
 
 def main(argv: list[str] | None = None) -> int:

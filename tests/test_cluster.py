@@ -232,6 +232,64 @@ def test_the_cluster_runs_the_pipeline_and_writes_the_embedded_runs_extracts(clu
                                    "files": len(stage)}))
 
 
+def _leaders(home: Path, word: str) -> list[int]:
+    """The running processes the runner started itself (session leaders) whose command has `word`."""
+    from pcve.airflow_runner import _sessions_file
+
+    out = []
+    for pid in (int(x) for x in _sessions_file(home).read_text().split()):
+        try:
+            if word in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
+def test_a_scheduler_killed_mid_run_comes_back_and_the_run_completes(cluster, tmp_path):
+    import signal
+
+    from ingest import ledger as L
+    from pcve.demo_data import write_demo
+
+    home = cluster["home"]
+    api = Api(cluster["port"], admin_password(home))
+    before = set(L.LedgerState.load(home / "ledger.jsonl").submissions)
+    # Almaty's second quarter arrives
+    from pcve.demo_data import demo_submissions
+
+    write_demo(tmp_path / "clerks")
+    q2 = {s.file_name for s in demo_submissions()
+          if s.office == "almaty" and s.period.token in ("2017-04", "2017-05", "2017-06")}
+    new = sorted(f for f in (tmp_path / "clerks" / "almaty").iterdir() if f.name in q2)
+    assert len(new) == 3
+    for f in new:
+        shutil.copy2(f, home / "inbox" / "almaty" / f.name)
+    started = datetime.now().astimezone()
+    run = api.call("POST", "/api/v2/dags/office_intake/dagRuns", {"logical_date": None})
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # kill it while the run's stage tasks are under way
+        if any(t["task_id"] == "stage" and t["state"] in ("queued", "running")
+               for t in _task_instances(api, "office_intake", run["dag_run_id"])):
+            break
+        time.sleep(1)
+    (scheduler,) = _leaders(home, "scheduler")
+    os.kill(scheduler, signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not [p for p in _leaders(home, "scheduler") if p != scheduler]:
+        time.sleep(1)
+    assert [p for p in _leaders(home, "scheduler") if p != scheduler], "the scheduler was not started again"
+
+    _wait_for_success(api, "office_intake", started, 1200, run_id=run["dag_run_id"])
+    _wait_for_success(api, "warehouse_build", started, 900)
+    _wait_for_success(api, "ministry_extract", started, 900)
+    state = L.LedgerState.load(home / "ledger.jsonl")
+    received = [s for k, s in state.submissions.items() if k not in before]
+    assert sorted(s.file_name for s in received) == sorted(f.name for f in new)  # each once
+    assert {s.status for s in received} == {"accepted"}
+    assert (home / "exports" / "2017Q2" / "indicators.csv").is_file()
+
+
 def test_the_celery_executor_imports_with_the_locked_celery():
     """The locked celery 5.7 dropped celery.backends.database.retry, which the locked provider
     imports: pcve.celery_compat (loaded by the scale profile's airflow_local_settings) restores it."""
