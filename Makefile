@@ -7,7 +7,7 @@ HOME_DIR ?= demo
 # Some shells export PYTHONDONTWRITEBYTECODE: every run would then recompile Airflow, GX and dbt on import.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup system-deps demo test test-fast lint bench airflow clean
+.PHONY: setup system-deps demo test test-fast lint bench airflow airflow-stop airflow-scale clean
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
@@ -40,8 +40,19 @@ test-fast: setup
 bench: setup
 	$(PY) -m bench.run
 
+# Ctrl-C (or `make airflow-stop` from another terminal) stops every process it started.
 airflow: setup
 	$(PY) -m pcve.airflow_runner standalone --home $(HOME_DIR)
+
+# The scale profile natively: PostgreSQL, redis, api-server, scheduler, dag-processor, triggerer and
+# two Celery workers (config/airflow-scale.env, shared with docker-compose.yml). Ctrl-C stops it.
+airflow-scale: setup system-deps
+	bash scripts/airflow-scale.sh $(HOME_DIR)
+
+# Stops whatever `make airflow` or `make airflow-scale` started on HOME_DIR: SIGTERM, a bounded
+# wait (PCVE_AIRFLOW_STOP_GRACE, 20 s), SIGKILL; nothing is left running.
+airflow-stop:
+	$(PY) -m pcve.airflow_runner stop --home $(HOME_DIR)
 
 clean:
 	rm -rf $(HOME_DIR) .pytest_cache .ruff_cache

@@ -44,7 +44,7 @@ def discover(home, office: str) -> list[dict]:
     done = {(e["office"], e["file_name"], e.get("size"), e.get("mtime")) for e in state.events
             if e.get("event") == "received" and state.submissions[e["submission_id"]].status in L.DECISIONS | {"voided"}}
     refs = []
-    for f in sources.list_files(location):
+    for f in sources.list_files(location, office):
         if (office, _record_name(f["name"]), f["size"], f["mtime"]) in done or \
                 (office, f["name"], f["size"], f["mtime"]) in done:
             continue  # same name, size and time as a decided file: not read again
@@ -94,11 +94,17 @@ def _rows_json(pf: ParsedFile) -> dict:
 
 
 def stage_files(home, refs: list[dict], today: date | None = None, progress=None,
-                timings: dict | None = None, in_memory: bool = False) -> list[dict]:
+                timings: dict | None = None, in_memory: bool = False,
+                unavailable: dict | None = None, phase=None) -> list[dict]:
     """Archive, parse and validate files (GX once per form for the whole batch).
     `timings`, if given, receives the seconds spent reading, validating and staging.
     `in_memory`: the staged result rides in the returned dict ("doc") instead of a file under
-    staging/ (intake() loads in the same process; Airflow's load task needs the file)."""
+    staging/ (intake() loads in the same process; Airflow's load task needs the file).
+    `unavailable`: a dict to receive {office: SourceError} for offices whose source failed while
+    their files were fetched (their files are skipped, fetched again next run); without it the
+    error is raised (Airflow's stage task: the task is retried). Any other failure to fetch one
+    file holds that file (and its office's later files) for the next run.
+    `phase(name, total)`: called as validation starts (see pcve.pipeline.PHASES)."""
     clock = time.perf_counter()
 
     h = Home.at(home).ensure()
@@ -113,11 +119,21 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
         jobs: list[tuple[int, dict, Path, str]] = []
         fresh: list[Path] = []  # archived by this call: flushed to disk together, below
         for n, ref in enumerate(refs):
+            if unavailable is not None and ref["office"] in unavailable:
+                results[n] = {**_ref_summary(ref), "skipped": "source unavailable"}
+                continue
             try:
-                tmp, sha = sources.fetch(ref.get("fetch_from", ref["location"]), ref["path"], h.archive / ".incoming")
+                tmp, sha = sources.fetch(ref.get("fetch_from", ref["location"]), ref["path"], h.archive / ".incoming",
+                                         office=None if "fetch_from" in ref else ref["office"])
                 checkpoint("stage.fetched")
                 archived = sources.archive_file(tmp, sha, h.archive, sync=False)
-            except Exception as exc:  # unreachable or unreadable now: nothing of it is known, tried next run
+            except sources.SourceError as exc:
+                if unavailable is None:
+                    raise
+                unavailable[ref["office"]] = exc
+                results[n] = {**_ref_summary(ref), "skipped": "source unavailable"}
+                continue
+            except Exception as exc:  # unreadable now: nothing of it is known, tried next run
                 log.warning("%s: could not fetch %r (%s): held for the next run", ref["office"],
                             _record_name(ref["name"]), type(exc).__name__)
                 results[n] = {**_ref_summary(ref), "held": f"fetch failed: {type(exc).__name__}"}
@@ -140,6 +156,8 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
             if progress:
                 progress(1)
         t_read = time.perf_counter()
+        if phase and parsed:
+            phase("validation", None)
         summaries = _validate(cfg, [pf for _, pf, _ in parsed], today) if parsed else []
         checkpoint("stage.validated")
         t_validated = time.perf_counter()
@@ -175,8 +193,11 @@ PARSE_POOL_MIN_FILES = 64  # below this, starting the processes costs more than 
 
 def _parse_workers(n_files: int) -> int:
     """Child processes reading and parsing a batch: the CPUs this process may use (at most 4), or
-    PCVE_PARSE_WORKERS; one for small batches."""
-    if n_files < PARSE_POOL_MIN_FILES:
+    PCVE_PARSE_WORKERS; one for small batches and where this process may not have worker children
+    (a Celery task: the one child is then a plain subprocess, see ingest/sandbox.py)."""
+    from pcve.procs import may_have_children
+
+    if n_files < PARSE_POOL_MIN_FILES or not may_have_children():
         return 1
     if env := os.getenv("PCVE_PARSE_WORKERS", "").strip():
         return max(1, int(env))
@@ -583,7 +604,7 @@ def _sha256(path: Path) -> str:
 
 def _write_back(h: Home, office: str, location: str, name: str, data: bytes) -> None:
     try:
-        sources.write_back(location, name, data)
+        sources.write_back(location, name, data, office=office)
     except sources.ReportsRefused:
         # _reports is a symlink or a file: nothing written through it; the report kept in quarantine
         log.warning("%s: the office's _reports is a symlink or not a folder: refused; report %r kept in "
@@ -594,17 +615,26 @@ def _write_back(h: Home, office: str, location: str, name: str, data: bytes) -> 
             atomic_write(folder / sources.safe_name(name), data)
         except OSError as exc:
             log.warning("could not keep report %r in quarantine: %s", name, type(exc).__name__)
-    except Exception as exc:  # unwritable or unreachable: the decision stands, the report stays local
+    except Exception as exc:  # unwritable or unreachable: the decision stands (ledger and quarantine hold it)
         log.warning("could not write %r back to the office's source: %s", name, type(exc).__name__)
 
 
 # ---------------------------------------------------------------- all offices
-def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
+def intake(home, only_offices: list[str] | None = None, progress=None, phase=None) -> dict:
     cfg = load_config()
     offices = only_offices or sorted(cfg.offices)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    refs = [r for o in offices for r in discover(home, o)]
+    # An office whose source fails (unreachable, refused) is left out of this run, with its error
+    # in the summary; the other offices go on. Its files stay where they are for the next run.
+    failed: dict[str, sources.SourceError] = {}
+    refs = []
+    for o in offices:
+        try:
+            refs.extend(discover(home, o))
+        except sources.SourceError as exc:
+            failed[o] = exc
+            log.warning("%s: %s", o, exc)
     timings["discover"] = time.perf_counter() - t0
     result: dict = {"files": len(refs), "offices": {}}
     for k in ("load", "data_docs"):
@@ -613,9 +643,14 @@ def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
     # what a chunk holds in memory (parsed rows, GX frames and results) is freed before the next,
     # and GX still validates a whole chunk per form. Decisions are the same as for one batch
     # (each load reads the ledger the previous one wrote), as when Airflow stages file by file.
+    if phase:
+        phase("intake", len(refs))
     for start in range(0, len(refs), INTAKE_CHUNK):
+        if phase and start:
+            phase("intake", len(refs) - start)  # the next chunk: reading again
         staged = stage_files(home, refs[start:start + INTAKE_CHUNK], progress=progress, timings=timings,
-                             in_memory=True)
+                             in_memory=True, unavailable=failed, phase=phase)
+        staged = [s for s in staged if s.get("skipped") != "source unavailable"]
         t0 = time.perf_counter()
         docs: list[dict] = []
         by_office = {o: [s for s in staged if s["office"] == o] for o in offices}
@@ -631,6 +666,10 @@ def intake(home, only_offices: list[str] | None = None, progress=None) -> dict:
     missing = [o for o in offices if o not in result["offices"]]
     if missing:
         result["offices"].update(load_offices(home, {o: [] for o in missing}))
+    for o, exc in failed.items():
+        result["offices"][o]["source_error"] = {"type": type(exc).__name__, "message": str(exc),
+                                                "transient": isinstance(exc, sources.SourceUnavailable)}
+    result["source_errors"] = sorted(failed)
     result["changed"] = any(v["changed"] for v in result["offices"].values())
     result["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return result

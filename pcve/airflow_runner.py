@@ -9,6 +9,12 @@ airflow.cfg), so a home is self-contained and two homes never share state.
 - `run_pipeline_via_airflow(home)`: office_intake -> warehouse_build -> ministry_extract, in
   order (asset schedules do not fire under `dags test`, so the runner chains them).
 - `standalone(home)`: `airflow standalone` on localhost:8080 over the same DAGs (`make airflow`).
+- `scale(home, postgres_url)`: `make airflow-scale`: redis, then api-server, scheduler,
+  dag-processor, triggerer and two Celery workers, each its own process, with the settings of
+  config/airflow-scale.env (which docker-compose.yml's services read too).
+- `stop_airflow(home)`: `make airflow-stop`: every process `make airflow` or `make airflow-scale`
+  started on that home (each carries PCVE_AIRFLOW_TAG in its environment, whatever its process
+  group): SIGTERM, a bounded wait (PCVE_AIRFLOW_STOP_GRACE seconds, 20), then SIGKILL.
 """
 
 from __future__ import annotations
@@ -25,7 +31,13 @@ REPO = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO / "dags"
 WRITER_POOL = "pcve_warehouse_writer"  # same name as dags/_common.py
 PIPELINE_DAGS = ("office_intake", "warehouse_build", "ministry_extract")
+# The run's phases (pcve.pipeline.PHASES) each DAG carries out, as `pcve demo` names them.
+DAG_PHASES = {"office_intake": "intake, validation", "warehouse_build": "warehouse build, publish",
+              "ministry_extract": "extracts"}
 DEFAULT_PORT = 8080
+# Every process started for a home carries this in its environment: `stop_airflow` finds them all,
+# also those that left the process group (Airflow's task supervisors, celery's pool, redis).
+TAG_ENV = "PCVE_AIRFLOW_TAG"
 
 # Settings we own; inherited values of these are replaced (a developer's own AIRFLOW_HOME
 # or a test's AIRFLOW__CORE__UNIT_TEST_MODE must not leak into the project's home).
@@ -55,6 +67,7 @@ def airflow_env(home: str | os.PathLike, port: int | None = None, base: dict | N
     all_admins = os.getenv("PCVE_AIRFLOW_ALL_ADMINS", "true").strip().lower() not in ("0", "false", "no")
     env.update(
         {
+            TAG_ENV: tag(h),
             "PCVE_HOME": str(h),
             "AIRFLOW_HOME": str(af),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
@@ -84,6 +97,97 @@ def airflow_env(home: str | os.PathLike, port: int | None = None, base: dict | N
         }
     )
     return env
+
+
+def tag(home: str | os.PathLike) -> str:
+    return f"pcve-airflow:{_home(home)}"
+
+
+def _sessions_file(home) -> Path:
+    return _home(home) / "airflow" / "supervisor.sessions"
+
+
+def tagged_pids(home: str | os.PathLike) -> list[int]:
+    """Live processes of this home (not this process nor its parent): those whose environment
+    carries its tag, and those in a session the runner started (Airflow's api-server and
+    scheduler rewrite their process title over their environment, so the tag is not enough)."""
+    needle = f"{TAG_ENV}={tag(home)}".encode()
+    try:
+        sessions = {int(x) for x in _sessions_file(home).read_text().split()}
+    except (OSError, ValueError):
+        sessions = set()
+    mine = {os.getpid(), os.getppid()}
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) in mine:
+            continue
+        try:
+            environ = (d / "environ").read_bytes()  # empty for a zombie: nothing left to stop
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()  # after "(comm)": state, ppid, pgrp, session, ...
+        if fields and fields[0] == "Z":
+            continue
+        if needle in environ.split(b"\0") or (len(fields) > 3 and int(fields[3]) in sessions):
+            out.append(int(d.name))
+    return sorted(out)
+
+
+def _signal_all(pids: list[int], sig) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def stop_airflow(home: str | os.PathLike, grace: float | None = None, reap=None) -> dict:
+    """Stop every process started for `home` (see the module doc); returns what was signalled.
+    `reap()`, if given, is called while waiting (a parent reaping its child, so it does not linger)."""
+    import signal
+    import time
+
+    grace = float(os.getenv("PCVE_AIRFLOW_STOP_GRACE", "20") if grace is None else grace)
+    found = tagged_pids(home)
+    supervisor = _supervisor_pid(home)
+    out = {"terminated": found, "killed": [], "supervisor": supervisor}
+    if supervisor:
+        # `make airflow` in another terminal: it stops its children too and exits 0
+        _signal_all([supervisor], signal.SIGTERM)
+    if not found:
+        return out
+    _signal_all(found, signal.SIGTERM)
+    for sig, wait in ((None, grace), (signal.SIGKILL, 10.0)):
+        if sig is not None:
+            left = tagged_pids(home)
+            if not left:
+                break
+            out["killed"] = left  # ignored SIGTERM (Airflow's scheduler does) or outlived the grace
+            _signal_all(left, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if reap:
+                reap()
+            if not tagged_pids(home):
+                _sessions_file(home).unlink(missing_ok=True)
+                return out
+            time.sleep(0.3)
+    left = tagged_pids(home)
+    if left:
+        raise AirflowRunError(f"processes of {_home(home)} still alive after SIGKILL: {left}")
+    _sessions_file(home).unlink(missing_ok=True)
+    return out
+
+
+def _supervisor_pid(home) -> int | None:
+    """The pid of a running `make airflow` / `make airflow-scale` runner of this home, if any."""
+    try:
+        pid = int((_home(home) / "airflow" / "supervisor.pid").read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if b"pcve.airflow_runner" in cmdline and pid != os.getpid() else None
 
 
 def _run(home, args: list[str], *, env: dict | None = None, timeout: float | None = None,
@@ -193,7 +297,7 @@ def run_pipeline_via_airflow(home: str | os.PathLike,
     took: dict[str, float] = {}
     for dag_id in PIPELINE_DAGS:
         if progress:
-            progress(f"airflow dags test {dag_id}")
+            progress(dag_id)
         t0 = time.monotonic()
         dags_test(h, dag_id)
         took[dag_id] = round(time.monotonic() - t0, 1)
@@ -204,11 +308,12 @@ def password_file(home: str | os.PathLike) -> Path:
     return _home(home) / "airflow" / "simple_auth_manager_passwords.json.generated"
 
 
-def standalone(home: str | os.PathLike, port: int | None = None, exec_: bool = True) -> int:
+def standalone(home: str | os.PathLike, port: int | None = None) -> int:
     """`make airflow`: migrate, create the pool, then `airflow standalone` on localhost.
 
-    With exec_ (the default) this process becomes `airflow standalone`, so Ctrl-C or a
-    SIGTERM to its pid stops every component; otherwise it waits for the child.
+    This process stays as its parent: `airflow standalone` passes a SIGTERM on to none of its
+    components (the scheduler ignores TERM and INT), so Ctrl-C, a SIGTERM or SIGHUP to this
+    process, or `make airflow-stop`, stop every process of the home (`stop_airflow`).
     """
     h = _home(home)
     h.mkdir(parents=True, exist_ok=True)
@@ -224,14 +329,72 @@ def standalone(home: str | os.PathLike, port: int | None = None, exec_: bool = T
               "(written on the first start).", flush=True)
     print("Unpause office_intake, warehouse_build and ministry_extract, then trigger office_intake.",
           flush=True)
-    argv = [_airflow_bin(), "standalone"]
-    if exec_:
-        os.chdir(REPO)
-        os.execve(argv[0], argv, env) if os.path.isabs(argv[0]) else os.execvpe(argv[0], argv, env)
+    print("Stop: Ctrl-C here, or `make airflow-stop`.", flush=True)
+    return _supervise(h, [[_airflow_bin(), "standalone"]], env)
+
+
+MAX_RESTARTS = 5  # per component, for the scale profile: then the whole cluster stops
+
+
+def _supervise(home: Path, commands: list[list[str]], env: dict | list[dict], restart: bool = False) -> int:
+    """Run commands (each in its own session) until one exits or a stop signal arrives, then
+    stop every process of the home. The exit code: the first child's, or 0 after a stop signal.
+    With `restart`, a component that dies is started again (up to MAX_RESTARTS times each): a
+    scheduler or worker killed mid-run comes back and the run goes on."""
+    import signal
+    import time
+
+    if (running := _supervisor_pid(home)) is not None:
+        raise AirflowRunError(f"Airflow already runs on {home} (pid {running}): `make airflow-stop` first")
+    if _sessions_file(home).exists() or tagged_pids(home):
+        stop_airflow(home)  # what a killed runner left behind (its sessions are recorded)
+    pidfile = home / "airflow" / "supervisor.pid"
+    pidfile.write_text(f"{os.getpid()}\n")
+    stopping: list[int] = []
+
+    def on_signal(signum, _frame):
+        stopping.append(signum)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    procs: list[subprocess.Popen] = []
+    code = 0
+    envs = env if isinstance(env, list) else [env] * len(commands)
+
+    def start(argv, e) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, env=e, cwd=str(REPO), start_new_session=True)
+        # each child leads a session of its own: `stop_airflow` finds its descendants by it
+        with _sessions_file(home).open("a") as fh:
+            fh.write(f"{proc.pid}\n")
+        return proc
+
+    restarts = [0] * len(commands)
     try:
-        return subprocess.call(argv, env=env, cwd=str(REPO))
-    except KeyboardInterrupt:
-        return 0
+        for argv, e in zip(commands, envs, strict=True):
+            procs.append(start(argv, e))
+        while not stopping:
+            ended = [i for i, p in enumerate(procs) if p.poll() is not None]
+            if ended and restart and all(restarts[i] < MAX_RESTARTS for i in ended):
+                for i in ended:
+                    restarts[i] += 1
+                    print(f"{' '.join(commands[i][1:3])} exited with {procs[i].returncode}: "
+                          f"restarting it ({restarts[i]}/{MAX_RESTARTS})", flush=True)
+                    procs[i] = start(commands[i], envs[i])
+            elif ended:
+                code = procs[ended[0]].returncode
+                print(f"{' '.join(commands[ended[0]][1:3])} exited with {code}: stopping the others", flush=True)
+                break
+            time.sleep(0.5)
+    finally:
+        # Ctrl-C again while stopping must not leave half the processes behind
+        for s in old:
+            signal.signal(s, signal.SIG_IGN)
+        stop_airflow(home, reap=lambda: [p.poll() for p in procs])
+        for p in procs:
+            p.poll()
+        pidfile.unlink(missing_ok=True)
+        for s, h in old.items():
+            signal.signal(s, h)
+    return 0 if stopping else code
 
 
 def start_standalone(home: str | os.PathLike, port: int | None = None,
@@ -273,25 +436,202 @@ def wait_until_healthy(port: int | None = None, timeout: float = 240,
     raise AirflowRunError(f"Airflow on port {port} not healthy after {timeout:.0f} s: {last}")
 
 
-def stop_standalone(proc: subprocess.Popen, timeout: float = 15) -> None:
-    """Stop what `start_standalone` started: SIGINT (as Ctrl-C), then SIGTERM, then SIGKILL,
-    each to its whole process group, until no process of the group is left."""
+def stop_standalone(proc: subprocess.Popen, timeout: float = 40, home: str | os.PathLike | None = None) -> None:
+    """Stop what `start_standalone` started: SIGTERM to the runner (which stops every process of
+    the home), then, if anything outlived that, `stop_airflow(home)` and SIGKILL to its group."""
     import signal
-    import time
 
-    for sig, grace in ((signal.SIGINT, timeout), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            proc.poll()  # reap the leader, or it stays in the group as a zombie
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.5)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    if home is not None:
+        stop_airflow(home)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the runner's own session, if anything is left in it
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+# ---------------------------------------------------------------- scale profile (CeleryExecutor)
+SCALE_ENV_FILE = REPO / "config" / "airflow-scale.env"
+SCALE_WORKERS = ("pcve-worker-1", "pcve-worker-2")
+
+
+def worker_hostname() -> str:
+    """[core] hostname_callable of the scale profile: the worker's name (PCVE_WORKER_NAME), else
+    the host's, so task instances say which of two workers on one machine ran them."""
+    import socket
+
+    return os.getenv("PCVE_WORKER_NAME") or socket.getfqdn()
+
+
+def read_env_file(path: str | os.PathLike = SCALE_ENV_FILE) -> dict[str, str]:
+    """KEY=VALUE lines of an env file (docker compose's env_file syntax, comments and blanks skipped)."""
+    out = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _scale_ports() -> dict[str, int]:
+    base = int(os.getenv("PCVE_AIRFLOW_PORT", DEFAULT_PORT))
+    return {"api": base, "redis": int(os.getenv("PCVE_REDIS_PORT", "6379")),
+            # two workers on one machine: each its own log server port; the triggerer's too
+            "worker_logs": int(os.getenv("PCVE_WORKER_LOG_PORT", "8793")),
+            "trigger_logs": int(os.getenv("PCVE_TRIGGER_LOG_PORT", "8795"))}
+
+
+def _scale_secrets(home: Path) -> dict[str, str]:
+    """Secrets every component must share, generated once per home (never in the repository)."""
+    import secrets
+
+    path = home / "airflow" / "scale-secrets.json"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+                "admin": secrets.token_urlsafe(16)}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+    return json.loads(path.read_text())
+
+
+def scale_env(home: str | os.PathLike, postgres_url: str) -> dict:
+    """The environment of every scale-profile process: the embedded defaults of `airflow_env`,
+    then config/airflow-scale.env, then the hosts (PostgreSQL for the metadata DB and the
+    warehouse, redis on loopback) and the shared secrets."""
+    from urllib.parse import urlsplit
+
+    h = _home(home)
+    ports = _scale_ports()
+    env = airflow_env(h, port=ports["api"])
+    env.update(read_env_file())
+    u = urlsplit(postgres_url)
+    server = f"{u.username}:{u.password}@{u.hostname}:{u.port}"
+    secrets_ = _scale_secrets(h)
+    env.update({k: v for k, v in secrets_.items() if k.startswith("AIRFLOW__")})
+    env.update({
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{server}/{SCALE_METADATA_DB}",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{server}/{SCALE_METADATA_DB}",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports["worker_logs"]),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports["trigger_logs"]),
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",  # its port (8974) is one per machine
+        # the REST API with a login: the admin's password is in <home>/airflow/scale-secrets.json
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "PCVE_WAREHOUSE": f"postgresql://{server}/{SCALE_WAREHOUSE_DB}",
+    })
+    env["PYTHONPATH"] = os.pathsep.join((str(_scale_pylib(h)), env["PYTHONPATH"]))
+    return env
+
+
+DEBIAN_ASYNCPG = Path("/usr/lib/python3/dist-packages/asyncpg")
+
+
+def _scale_pylib(home: Path) -> Path:
+    """A folder first on the scale processes' PYTHONPATH with what the lock lacks:
+
+    - asyncpg: Airflow 3 opens its PostgreSQL metadata DB with an async driver too, which uv.lock
+      does not hold. Debian's python3-asyncpg (built for Python 3.11, installed by
+      scripts/install-system-deps.sh) is offered alone (all of dist-packages on the path would
+      shadow the locked packages).
+    - airflow_local_settings.py: loads pcve.celery_compat before any executor is imported."""
+    import importlib.util
+
+    folder = home / "airflow" / "pylib"
+    folder.mkdir(parents=True, exist_ok=True)
+    if importlib.util.find_spec("asyncpg") is None:
+        if not DEBIAN_ASYNCPG.is_dir():
+            raise AirflowRunError("the PostgreSQL metadata DB needs asyncpg: run `make system-deps` "
+                                  "(Debian's python3-asyncpg)")
+        link = folder / "asyncpg"
+        if not link.is_symlink():
+            link.symlink_to(DEBIAN_ASYNCPG, target_is_directory=True)
+    (folder / "airflow_local_settings.py").write_text(
+        "# written by pcve.airflow_runner (make airflow-scale): see pcve/celery_compat.py\n"
+        "from pcve.celery_compat import patch as _patch\n\n_patch()\n__all__ = []  # nothing for airflow.settings\n")
+    return folder
+
+
+SCALE_METADATA_DB = os.getenv("PCVE_SCALE_METADATA_DB", "pcve_airflow")
+SCALE_WAREHOUSE_DB = os.getenv("PCVE_SCALE_WAREHOUSE_DB", "pcve_scale")
+
+
+def _ensure_databases(postgres_url: str) -> None:
+    """The metadata DB and the warehouse DB on that server (C collation: text sorts by code point,
+    as on DuckDB, so extracts are byte-identical)."""
+    import psycopg2
+
+    con = psycopg2.connect(postgres_url)
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+            for db in (SCALE_METADATA_DB, SCALE_WAREHOUSE_DB):
+                cur.execute("select 1 from pg_database where datname = %s", (db,))
+                if cur.fetchone() is None:
+                    cur.execute(f'create database "{db}" template template0 encoding \'UTF8\' '
+                                "lc_collate 'C' lc_ctype 'C.UTF-8'")
+    finally:
+        con.close()
+
+
+def admin_password(home: str | os.PathLike) -> str:
+    return _scale_secrets(_home(home))["admin"]
+
+
+def scale(home: str | os.PathLike, postgres_url: str) -> int:
+    """`make airflow-scale`: see the module doc. Runs until Ctrl-C or `make airflow-stop`."""
+    import shutil
+    import socket
+
+    h = _home(home)
+    (h / "airflow").mkdir(parents=True, exist_ok=True)
+    _ensure_databases(postgres_url)
+    env = scale_env(h, postgres_url)
+    # the admin's password, for the UI and the REST API (simple auth manager)
+    pw_file = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    pw_file.write_text(json.dumps({"admin": admin_password(h)}))
+    pw_file.chmod(0o600)
+    _run(h, ["db", "migrate"], env=env, timeout=900)
+    _run(h, ["pools", "set", WRITER_POOL, "1",
+             "One task at a time reads or writes the pcve warehouse (DuckDB: one writing process)"], env=env, timeout=300)
+    from pcve.home import Home
+
+    Home.at(h).ensure()
+    redis = shutil.which("redis-server") or "/usr/bin/redis-server"
+    ports = _scale_ports()
+    (h / "airflow" / "redis").mkdir(exist_ok=True)
+    af = _airflow_bin()
+    commands = [
+        [redis, "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(h / "airflow" / "redis"), "--protected-mode", "yes"],
+        [af, "api-server"], [af, "scheduler"], [af, "dag-processor"], [af, "triggerer"],
+    ]
+    envs = [env] * len(commands)
+    for n, name in enumerate(SCALE_WORKERS):
+        commands.append([af, "celery", "worker", "--celery-hostname", f"{name}@{socket.gethostname()}"])
+        envs.append({**env, "PCVE_WORKER_NAME": name,
+                     "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports["worker_logs"] + n)})
+    print(f"Airflow UI: {env['AIRFLOW__API__BASE_URL']}   user admin, password in "
+          f"{h / 'airflow' / 'scale-secrets.json'} (key \"admin\")", flush=True)
+    print(f"CeleryExecutor: redis on 127.0.0.1:{ports['redis']}, workers {', '.join(SCALE_WORKERS)}; "
+          f"metadata DB {SCALE_METADATA_DB}, warehouse DB {SCALE_WAREHOUSE_DB}. Stop: Ctrl-C or "
+          "`make airflow-stop`.", flush=True)
+    return _supervise(h, commands, envs, restart=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,18 +639,32 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m pcve.airflow_runner")
-    p.add_argument("command", choices=["standalone", "pipeline", "test", "init"])
+    p.add_argument("command", choices=["standalone", "scale", "stop", "pipeline", "test", "init"])
     p.add_argument("dag_id", nargs="?")
     p.add_argument("--home", default=os.getenv("PCVE_HOME", str(REPO / "demo")))
     p.add_argument("--port", type=int, default=None)
+    p.add_argument("--postgres", default=os.getenv("PCVE_SCALE_POSTGRES"),
+                   help="scale: postgres://user:password@host:port/db of a role that may create databases")
     a = p.parse_args(argv)
     if a.command == "standalone":
         return standalone(a.home, port=a.port)
+    if a.command == "scale":
+        if not a.postgres:
+            p.error("scale needs --postgres URL (scripts/airflow-scale.sh starts one)")
+        if a.port:
+            os.environ["PCVE_AIRFLOW_PORT"] = str(a.port)
+        return scale(a.home, a.postgres)
+    if a.command == "stop":
+        res = stop_airflow(a.home)
+        print(f"stopped {len(res['terminated'])} process(es) of {_home(a.home)}"
+              + (f"; {len(res['killed'])} needed SIGKILL" if res["killed"] else "") if res["terminated"]
+              else f"nothing of {_home(a.home)} was running")
+        return 0
     if a.command == "init":
         ensure_pool(a.home)
         return 0
     if a.command == "pipeline":
-        print(json.dumps(run_pipeline_via_airflow(a.home, progress=print)))
+        print(json.dumps(run_pipeline_via_airflow(a.home, progress=lambda d: print(f"airflow dags test {d}"))))
         return 0
     if not a.dag_id:
         p.error("test needs a DAG id")

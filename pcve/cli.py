@@ -2,8 +2,10 @@
 
 Exit codes: 0 done (even when some files were rejected: that is a normal
 outcome, reported); 1 the pipeline itself failed; 2 usage error; 3 another run
-holds the home; 4 `pcve validate` found errors in the file; 5 `pcve export`
-wrote nothing (every period asked for was skipped: it says why).
+holds the home; 4 `pcve validate` found errors in the file; 5 the command did
+only part of its work: `pcve export` wrote nothing (every period asked for was
+skipped: it says why), or `pcve run` did everything else but an office's source
+could not be read (unreachable: run again later; refused: fix its credentials).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import click
 
 EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID, EXIT_NOTHING = 1, 3, 4, 5
+EXIT_SOURCE = EXIT_NOTHING  # `pcve run`: part of the work not done, as `pcve export` writing nothing
 
 
 def _console(stderr: bool = False):
@@ -139,12 +142,55 @@ def _one_line(record: logging.LogRecord) -> bool:
     return True
 
 
-def _progress_intake(home: Path, as_json: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+class Phases:
+    """The phases of a run named as they start (pcve.pipeline.PHASES): on a terminal a bar per
+    phase (files read, where counted), piped one line per phase on stderr, with --json nothing."""
 
-    console = _console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, disable=as_json or not console.is_terminal, transient=True)
+    def __init__(self, as_json: bool):
+        import time
+
+        self._clock = time.monotonic
+        self.console = _console(stderr=True)
+        self.quiet = as_json
+        self.live = not as_json and self.console.is_terminal
+        self.task = None
+        self.t0 = self._clock()
+        self.progress = None
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=self.console)
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._finish()
+        if self.progress:
+            self.progress.stop()
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self._finish()
+        if self.progress:
+            self.task = self.progress.add_task(name, total=total)
+        elif not self.quiet:
+            count = f": {total} file(s)" if total is not None else ""
+            self.console.print(f"[{self._clock() - self.t0:6.1f}s] {name}{count}")
+
+    def advance(self, n: int = 1) -> None:
+        if self.progress and self.task is not None:
+            self.progress.advance(self.task, n)
+
+    def _finish(self) -> None:
+        if self.progress and self.task is not None:
+            t = next(t for t in self.progress.tasks if t.id == self.task)
+            done = t.completed if t.total is None else t.total
+            self.progress.update(self.task, total=max(done, 1), completed=max(done, 1))
+            self.progress.stop_task(self.task)  # its elapsed time stays as it finished
+        self.task = None
 
 
 def _render_run(summary: dict) -> None:
@@ -152,6 +198,10 @@ def _render_run(summary: dict) -> None:
     intake = summary["intake"]
     c.print(f"[bold]Intake[/bold]: {intake['files']} new file(s)")
     for office, o in intake["offices"].items():
+        if err := o.get("source_error"):
+            what = "run again later" if err["transient"] else "fix its connection settings"
+            c.print(f"  {office}: [red]source not read[/red] ({what}): {err['message']}")
+            continue
         c.print(f"  {office}: {len(o['accepted'])} accepted, {len(o['rejected'])} rejected, "
                 f"{len(o['duplicate'])} duplicate")
         for r in o["rejected"]:
@@ -182,10 +232,11 @@ def run(home: Path, as_json: bool, wait: bool) -> None:
     from pcve.home import Home
 
     h = Home.at(home).ensure()
-    with h.writer_lock(wait=wait), _progress_intake(home, as_json) as prog:
-        task = prog.add_task("reading and validating files", total=None)
-        summary = pipeline.run(h.root, progress=lambda n: prog.advance(task, n))
+    with h.writer_lock(wait=wait), Phases(as_json) as phases:
+        summary = pipeline.run(h.root, progress=phases.advance, phase=phases.phase)
     _emit(summary, as_json, _render_run)
+    if summary["intake"].get("source_errors"):
+        sys.exit(EXIT_SOURCE)
 
 
 @main.command()
@@ -207,13 +258,16 @@ def demo(home: Path, as_json: bool, in_process: bool) -> None:
     if in_process:
         from pcve import pipeline
 
-        summary = pipeline.run(h.root)
+        with Phases(as_json) as phases:
+            summary = pipeline.run(h.root, progress=phases.advance, phase=phases.phase)
     else:
-        from pcve.airflow_runner import run_pipeline_via_airflow
+        from pcve.airflow_runner import DAG_PHASES, run_pipeline_via_airflow
 
         if not as_json:
             c.print("running the DAGs office_intake → warehouse_build → ministry_extract with `airflow dags test` …")
-        summary = {"airflow": run_pipeline_via_airflow(h.root)}
+        with Phases(as_json) as phases:
+            summary = {"airflow": run_pipeline_via_airflow(
+                h.root, progress=lambda dag_id: phases.phase(f"{DAG_PHASES[dag_id]} ({dag_id})"))}
     from pcve.status import status as _status
 
     st = _status(h.root)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ingest.sources import SourceError, SourceRefused, SourceUnavailable
+
 log = logging.getLogger("pcve.pipeline")
+
+__all__ = ["SourceError", "SourceRefused", "SourceUnavailable"]  # what a remote office's failure raises
+
+# The phases of a run, in order, as `phase` callbacks receive them.
+PHASES = ("intake", "validation", "warehouse build", "publish", "extracts")
 
 
 def offices() -> list[str]:
@@ -51,11 +58,12 @@ def load_all(home: str | Path, grouped: list[dict]) -> dict[str, dict]:
     return load_offices(home, {g["office"]: g["staged"] for g in grouped})
 
 
-def intake(home: str | Path, only_offices: list[str] | None = None, progress=None) -> dict:
-    """discover + stage (validated in batches) + load, for every office."""
+def intake(home: str | Path, only_offices: list[str] | None = None, progress=None, phase=None) -> dict:
+    """discover + stage (validated in batches) + load, for every office. An office whose source
+    fails is left out, with its error under offices.<office>.source_error (see `source_errors`)."""
     from ingest.intake import intake as _intake
 
-    return _intake(home, only_offices=only_offices, progress=progress)
+    return _intake(home, only_offices=only_offices, progress=progress, phase=phase)
 
 
 def build_warehouse(home: str | Path, force: bool = False) -> dict:
@@ -109,10 +117,13 @@ def rebuild(home: str | Path) -> dict:
     return summary
 
 
-def run(home: str | Path, progress=None) -> dict:
+def run(home: str | Path, progress=None, phase=None) -> dict:
     """The whole pipeline in-process: intake, dbt build, publish, extracts.
 
-    The summary carries each step's wall time in seconds under "timings"."""
+    `phase(name, total)`, if given, is called as each phase starts (PHASES; total: files, or None);
+    `progress(n)` as files are read. The summary carries each step's wall time in seconds under
+    "timings"."""
+    phase = phase or (lambda name, total=None: None)
     import time
 
     from ingest.rebuild import check_warehouse, discard_undecided, rebuild_raw, stamp_warehouse
@@ -141,10 +152,13 @@ def run(home: str | Path, progress=None) -> dict:
             # The warehouse is derived: rebuild it from the archive and the ledger, then go on.
             log.warning("%s: rebuilding the warehouse from the archive and the ledger", problem)
             summary["rebuilt"] = {"reason": problem, **timed("rebuild", rebuild_raw, h.root)}
-        summary["intake"] = timed("intake", intake, h.root, progress=progress)
+        summary["intake"] = timed("intake", intake, h.root, progress=progress, phase=phase)
         # after a rebuild every dbt object is made again (on PostgreSQL the old raw schema was renamed aside)
+        phase("warehouse build", None)
         summary["warehouse"] = timed("dbt_build", build_warehouse, h.root, force="rebuilt" in summary)
+        phase("publish", None)
         summary["published"] = timed("publish", publish, h.root)  # no-op when already current
+        phase("extracts", None)
         key = _exports_key(h)
         if key and _exports_current(h, key):
             # Nothing reached the warehouse since the last export: the extracts cannot differ.

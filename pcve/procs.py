@@ -15,10 +15,19 @@ def usable_cpus(cap: int = 4) -> int:
     return max(1, min(cpus, cap))
 
 
+def may_have_children() -> bool:
+    """False in a daemonic process, which multiprocessing forbids to start any: a task run by a
+    Celery prefork worker (the scale profile) is one."""
+    import multiprocessing
+
+    return not multiprocessing.current_process().daemon
+
+
 def can_fork() -> bool:
     """Fork is available and this process runs no other thread: a fork copies the locks another
-    thread (e.g. rich's refresh) may hold at that moment."""
+    thread (e.g. rich's refresh) may hold at that moment; and it may have children at all."""
     import multiprocessing
     import threading
 
-    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    return (threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+            and may_have_children())

@@ -271,3 +271,24 @@ def test_scale_profile_warehouse_is_the_compose_postgres(services):
     # .env.example documents the scale profile's URL, and it names the same database.
     documented = re.search(r"^#\s*PCVE_WAREHOUSE=(\S+)", ENV_EXAMPLE.read_text(), re.M).group(1)
     assert target(url=documented).dbname == db_name and target(url=documented).host == "postgres"
+
+
+def test_scale_settings_come_from_one_file_that_compose_and_make_airflow_scale_share(services, tmp_path):
+    from pcve.airflow_runner import SCALE_ENV_FILE, read_env_file, scale_env
+
+    shared = read_env_file(SCALE_ENV_FILE)
+    assert shared, "config/airflow-scale.env holds the scale profile's settings"
+    rel = str(SCALE_ENV_FILE.relative_to(REPO))
+    for name in _airflow_services(services):
+        files = [f["path"] if isinstance(f, dict) else f for f in services[name].get("env_file") or []]
+        assert rel in files, f"{name} does not read {rel}"
+        # compose's `environment` would win over the file: none of its keys may be set there
+        overridden = set(shared) & set(_env(services[name]))
+        assert not overridden, (name, overridden)
+    # no host, port or secret in the shared file: those differ between compose and one machine
+    for key, value in shared.items():
+        assert not re.search(r"(?i)password|secret|fernet|://|\b\d{4,5}\b", f"{key}={value}"), key
+    # `make airflow-scale` runs every process with exactly these values
+    env = scale_env(tmp_path / "home", "postgres://u:p@127.0.0.1:5432/x")
+    assert {k: env[k] for k in shared} == shared
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"

@@ -10,6 +10,7 @@ import csv
 import filecmp
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,14 +37,15 @@ def _pcve(*args, home: Path, check=True) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def airflow_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("demo-airflow")
-    _pcve("demo", "--json", home=home)
+    # piped, as `make demo | tee`: the phases' lines are kept for test_phases_are_named_as_they_start
+    (home.parent / "demo-airflow.stderr").write_text(_pcve("demo", home=home).stderr)
     return home
 
 
 @pytest.fixture(scope="session")
 def inprocess_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("demo-inprocess")
-    _pcve("demo", "--in-process", "--json", home=home)
+    (home.parent / "demo-inprocess.stderr").write_text(_pcve("demo", "--in-process", home=home).stderr)
     return home
 
 
@@ -178,3 +180,21 @@ def test_a_second_airflow_run_with_nothing_new_builds_nothing_and_changes_no_ext
     assert {p.name: os.readlink(p) for p in (airflow_home / "exports").iterdir() if p.is_symlink()} == links
     assert sorted(str(p) for p in (airflow_home / "exports" / ".revisions").rglob("r*")) == revisions
     assert (airflow_home / "ledger.jsonl").read_bytes() == ledger_before
+
+
+def _phase_lines(stderr: str) -> list[str]:
+    return [line.split("] ", 1)[1] for line in stderr.splitlines() if re.match(r"\[\s*[0-9.]+s\] ", line)]
+
+
+def test_phases_are_named_as_they_start_one_line_each_when_piped(airflow_home, inprocess_home):
+    from pcve.demo_data import demo_submissions
+    from pcve.pipeline import PHASES
+
+    inproc = _phase_lines((inprocess_home.parent / "demo-inprocess.stderr").read_text())
+    assert [line.split(":")[0] for line in inproc] == list(PHASES)
+    assert inproc[0] == f"intake: {len(demo_submissions())} file(s)"
+    via_airflow = _phase_lines((airflow_home.parent / "demo-airflow.stderr").read_text())
+    assert via_airflow == ["intake, validation (office_intake)", "warehouse build, publish (warehouse_build)",
+                           "extracts (ministry_extract)"]
+    # every phase of the run is named, in order, by the DAG that carries it out
+    assert ", ".join(line.split(" (")[0] for line in via_airflow) == ", ".join(PHASES)
