@@ -83,7 +83,7 @@ The home is env `PCVE_HOME` (default: the project's `demo/`).
     **COMMON_DAG_KWARGS,
 )
 def office_intake():
-    @task(**NO_RETRIES, execution_timeout=TIMEOUTS["quick"])
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"])
     def list_offices(params=None) -> list[str]:
         configured = pipeline.offices()
         wanted = [str(o) for o in (params or {}).get("offices") or []]
@@ -92,23 +92,23 @@ def office_intake():
             raise ConfigError(f"unknown office code(s) {unknown}; configured: {configured}")
         return [o for o in configured if not wanted or o in wanted]
 
-    @task(**RETRIES, execution_timeout=TIMEOUTS["discover"], map_index_template="{{ task.op_kwargs['office'] }}")
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["discover"], map_index_template="{{ task.op_kwargs['office'] }}")
     def discover(office: str) -> dict:
         return {"office": office, "files": pipeline.discover(home(), office)}
 
-    @task(**NO_RETRIES, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
     def plan_chunks(discovered) -> list[dict]:
         # all_done: an office whose source failed contributes nothing; the others go on.
         return pipeline.plan_chunks([d for d in discovered or [] if d])
 
-    @task(**RETRIES, execution_timeout=TIMEOUTS["stage"], map_index_template="{{ task.op_kwargs['label'] }}")
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["stage"], map_index_template="{{ task.op_kwargs['label'] }}")
     def stage(office: str, chunk: int, of: int, refs: list[dict], label: str) -> dict:
         return {"office": office, "chunk": chunk, "staged": pipeline.stage_chunk(home(), office, refs)}
 
     # One task for every office, in the offices' order (not mapped): writes are serialised anyway
     # (one writer), and submission ids must not depend on which office's task the scheduler ran first.
     # all_done: a failed chunk holds back its office's later files; everything before it loads.
-    @task(**RETRIES, execution_timeout=TIMEOUTS["load"], pool=WRITER_POOL, outlets=[OFFICE_ALIAS],
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["load"], pool=WRITER_POOL, outlets=[OFFICE_ALIAS],
           trigger_rule="all_done")
     def load(offices: list[str], plan: list[dict], staged, outlet_events=None) -> dict:
         result = pipeline.load_chunks(home(), offices or [], plan or [], [s for s in staged or [] if s])
@@ -118,7 +118,7 @@ def office_intake():
                 outlet_events[OFFICE_ALIAS].add(office_asset(office), extra={"accepted": accepted})
         return result
 
-    @task(**NO_RETRIES, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
     def report() -> None:
         ctx = get_current_context()
         loaded = ctx["ti"].xcom_pull(task_ids="load") or {}

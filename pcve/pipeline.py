@@ -203,6 +203,92 @@ def export(home: str | Path, periods: list[str] | None = None, profile: str = "m
     return write_extracts(home, periods=periods, profile=profile, out=out)
 
 
+def extract_periods(requested: list[str]) -> list[str]:
+    """The extract periods of a request: a quarter is itself, a year is itself and its four
+    quarters. Months have no ministry extract: a ConfigError says so (no silent no-op)."""
+    from pcve.errors import ConfigError
+    from pcve.periods import Period, parse_period
+
+    out: list[str] = []
+    for text in requested:
+        try:
+            p = parse_period(str(text))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        if p.kind == "month":
+            raise ConfigError(f"{text!r} is a month: extracts are per quarter and year "
+                              f"(ask for {p.quarter().token} or {p.year})")
+        for q in [p] + ([Period("quarter", p.year, n) for n in range(1, 5)] if p.kind == "year" else []):
+            if q.token not in out:
+                out.append(q.token)
+    return out
+
+
+MAINTENANCE_ACTIONS = ("requeue", "void", "re-export", "rebuild")
+
+
+def maintain(home: str | Path, action: str, office: str | None = None, periods: list[str] | None = None,
+             reason: str = "") -> dict:
+    """An engineer's lever on one office's periods (the `pcve_maintenance` DAG):
+
+    - requeue: process again the latest quarantined file of each period (after a pipeline fix);
+    - void: withdraw each period's current accepted submission (a reason is required);
+    - re-export: write the extracts of those periods again (a month means its quarter and year);
+    - rebuild: rebuild the warehouse from the archive and the ledger (office and periods unused).
+
+    Returns a summary with `changed_offices`: the offices whose raw layer changed (their assets
+    are emitted, so warehouse_build and then ministry_extract follow)."""
+    from pcve.errors import ConfigError
+    from pcve.periods import parse_period
+
+    if action not in MAINTENANCE_ACTIONS:
+        raise ConfigError(f"unknown action {action!r}; one of {', '.join(MAINTENANCE_ACTIONS)}")
+    if action == "rebuild":
+        return {"action": action, "result": rebuild(home), "changed_offices": []}
+    if office not in offices():
+        raise ConfigError(f"unknown office {office!r}; configured: {offices()}")
+    try:
+        wanted = [parse_period(p) for p in periods or []]
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if not wanted:
+        raise ConfigError(f"{action} needs at least one period")
+    if action == "re-export":
+        tokens = [p.token for p in wanted if p.kind != "month"]
+        tokens += [t for p in wanted if p.kind == "month" for t in (p.quarter().token, str(p.year))]
+        return {"action": action, "result": export(home, periods=extract_periods(tokens)), "changed_offices": []}
+    if action == "void" and not reason.strip():
+        raise ConfigError("void needs a reason (it is kept in the ledger)")
+    from ingest.intake import requeue, void
+    from ingest.ledger import LedgerState
+    from pcve.home import Home
+    from pcve.status import effective_status
+
+    h = Home.at(home)
+    state = LedgerState.load(h.ledger)
+    eff = effective_status(state)
+    tokens = {p.token for p in wanted}
+    mine = sorted((s for s in state.submissions.values() if s.office == office and s.period in tokens),
+                  key=lambda s: s.seq)
+    done, nothing = [], []
+    for token in sorted(tokens):
+        subs = [s for s in mine if s.period == token]
+        if action == "void":
+            targets = [s for s in subs if eff[s.submission_id] == "accepted"]
+            for s in targets:
+                done.append(void(h.root, s.submission_id, reason=reason))
+        else:
+            targets = [s for s in subs if s.status == "rejected" and s.quarantine_path][-1:]
+            for s in targets:
+                r = requeue(h.root, h.root / s.quarantine_path)
+                done.append({"requeued": r["requeued"], "accepted": len(r.get("accepted") or []),
+                             "rejected": len(r.get("rejected") or [])})
+        if not targets:
+            nothing.append(token)
+    return {"action": action, "office": office, "done": done, "nothing_to_do": nothing,
+            "changed_offices": [office] if done else []}
+
+
 def overdue(home: str | Path, as_of: str | None = None) -> list[dict]:
     """Submissions past their due day and not received."""
     from pcve.status import overdue as _overdue
