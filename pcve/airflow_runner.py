@@ -34,7 +34,9 @@ _DROP = ("AIRFLOW_CONFIG", "AIRFLOW__CORE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE
 
 
 class AirflowRunError(RuntimeError):
-    """An `airflow` command failed; the message carries the tail of its output."""
+    """An `airflow` command failed; the message carries the tail of its output, `output` all of it."""
+
+    output: str = ""
 
 
 def _home(home: str | os.PathLike) -> Path:
@@ -171,11 +173,13 @@ def dags_test(home: str | os.PathLike, dag_id: str, conf: dict | None = None,
     if proc.returncode != 0 or failed_task:
         what = f"failed (exit {proc.returncode})" if proc.returncode != 0 else "ran, but a task failed"
         summary = _failure_summary(output)
-        raise AirflowRunError(
+        err = AirflowRunError(
             f"`airflow dags test {dag_id}` {what} on {_home(home)}:\n"
             + (f"{summary}\n" if summary else "")
             + f"--- last lines of the output ---\n{_tail(proc, 40)}"
         )
+        err.output = output
+        raise err
     return proc
 
 

@@ -1,0 +1,283 @@
+"""Orchestration an on-call engineer can trust, through real Airflow (`airflow dags test`, SQLite
+metadata DB) and a real SMTP server on loopback (aiosmtpd): a file that fails to stage holds back
+its office's later files (no inverted order), one failure digest per failed run, overdue digests
+as of the logical date that change only when the overdue set changes, and no identifier in any
+Airflow table or log. The 2,500-file run proves the staging task count is bounded.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest import ledger as L
+from pcve.airflow_runner import AirflowRunError, dags_test
+from pcve.home import Home
+
+pytestmark = pytest.mark.e2e
+
+IIN, PHONE = "870412300123", "+77011234567"
+# every way the two identifiers could leak: as written, digits only, the phone's usual spellings
+LEAKS = (IIN, PHONE, "77011234567", "7011234567", "+7 701")
+FAILING = f"almaty_2017-11 {IIN}.xlsx"  # the original of a period that has a later correction
+CORRECTION = "almaty_2017-11_түзетілген.xlsx"
+
+
+def _free_port(start: int) -> int:
+    for port in range(start, start + 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError(f"no free port from {start}")
+
+
+class _Inbox:
+    """aiosmtpd handler: every message the SMTP server accepted."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    port = _free_port(int(os.getenv("PCVE_TEST_SMTP_PORT", "28025")))
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "pcve@localhost", "retry_limit": 0,
+                      "timeout": 10}}
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn))
+            mp.setenv("PCVE_ALERT_EMAIL", "oncall@example.org")
+            yield inbox
+    finally:
+        controller.stop()
+
+
+def _body(msg) -> str:
+    part = msg.get_body(preferencelist=("html", "plain"))
+    return part.get_content() if part else ""
+
+
+def _rename(path: Path, new_name: str) -> Path:
+    st = path.stat()
+    target = path.with_name(new_name)
+    path.rename(target)
+    os.utime(target, (st.st_atime, st.st_mtime))
+    return target
+
+
+def _block_staging(home: Path, office: str, path: Path) -> Path:
+    """A real I/O failure for exactly this file while it is staged: a directory where its staged
+    JSON is written (what a full or broken disk does to one write)."""
+    from ingest import intake
+
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    blocker = intake._staged_path(Home.at(home), office, sha, intake._record_name(path.name)).with_suffix(".tmp")
+    blocker.mkdir(parents=True)
+    return blocker
+
+
+def _af(home: Path) -> sqlite3.Connection:
+    return sqlite3.connect(home / "airflow" / "airflow.db")
+
+
+def _decided(home: Path) -> dict[str, L.Submission]:
+    state = L.LedgerState.load(Home.at(home).ledger)
+    return {s.file_name: s for s in state.submissions.values() if s.status != "received"}
+
+
+@pytest.fixture(scope="module")
+def intake_home(tmp_path_factory, smtp):
+    """The demo workbooks, two names carrying an IIN or a phone, office_intake in chunks of 5
+    files; the almaty 2017-11 original cannot be staged in the first run."""
+    from pcve.demo_data import write_demo
+
+    home = tmp_path_factory.mktemp("orch") / "home"
+    h = Home.at(home).ensure()
+    write_demo(h.inbox)
+    failing = _rename(h.inbox / "almaty" / "almaty_2017-11.xlsx", FAILING)
+    _rename(h.inbox / "almaty" / "almaty_2017-03.xlsx", f"almaty_2017-03 {PHONE}.xlsx")
+    turkistan = sorted((h.inbox / "turkistan").glob("*.xlsx"))[0]
+    _rename(turkistan, turkistan.stem + f" {IIN} {PHONE}.xlsx")
+    blocker = _block_staging(home, "almaty", failing)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PCVE_INTAKE_CHUNK_FILES", "5")
+        with pytest.raises(AirflowRunError) as failed:
+            dags_test(home, "office_intake")
+        first = {"error": str(failed.value), "decided": _decided(home), "mails": len(smtp.messages),
+                 "output": failed.value.output}
+        with _af(home) as con:
+            first["tis"] = {(t, m): (label, state) for t, m, label, state in con.execute(
+                "select task_id, map_index, rendered_map_index, state from task_instance "
+                "where dag_id = 'office_intake'")}
+            first["run_state"] = con.execute("select state from dag_run where dag_id = 'office_intake'").fetchone()[0]
+        blocker.rmdir()  # the disk is fixed: the next run stages the held-back files, in order
+        second = dags_test(home, "office_intake")
+    return {"home": home, "first": first, "mails_after_second": len(smtp.messages), "smtp": smtp,
+            "output": first["output"] + second.stdout + second.stderr}
+
+
+def test_a_file_that_fails_to_stage_holds_back_its_offices_later_files(intake_home):
+    first = intake_home["first"]
+    assert first["run_state"] == "failed"
+    # almaty's chunks of 5 in order of arrival: 2017-01..2017-10 staged; the chunk from 2017-11 on failed
+    failed = {k: v for k, v in first["tis"].items() if v[1] == "failed"}
+    assert set(failed) == {("stage", 2), ("report", -1)}, first["tis"]
+    assert failed[("stage", 2)][0] == "almaty 3/6 (5 files)"
+    assert first["tis"][("load", -1)][1] == "success"
+    almaty = sorted(s.received_at for s in first["decided"].values() if s.office == "almaty")
+    assert len(almaty) == 10 and max(almaty) < "2017-12-07"  # nothing from the failed file on
+    assert sum(s.office == "turkistan" for s in first["decided"].values()) == 3  # another office: untouched
+    assert "stage_2" in first["error"]
+
+
+def test_held_back_files_load_in_order_in_the_next_run(intake_home):
+    from pcve.status import status
+
+    home = intake_home["home"]
+    decided = _decided(home)
+    masked = next(s for n, s in decided.items() if n.startswith("almaty_2017-11 "))
+    correction = decided[CORRECTION]
+    assert masked.seq < correction.seq  # the original stays the older submission
+    assert status(home)["offices"]["almaty"]["periods"]["2017-11"]["current"] == correction.submission_id
+    assert sum(s.office == "almaty" for s in decided.values()) == 26  # every file decided, none lost
+    # submission ids follow the offices' order within a run: the second run's almaty before turkistan
+    assert all(s.office == "almaty" for s in decided.values() if s.seq > 13)
+
+
+def test_one_failure_digest_per_failed_run_through_smtp(intake_home):
+    smtp = intake_home["smtp"]
+    assert intake_home["first"]["mails"] == 1  # the failed run: one digest
+    assert intake_home["mails_after_second"] == 1  # the run that succeeded: none
+    msg = smtp.messages[0]
+    assert msg["To"] == "oncall@example.org"
+    assert "office_intake run failed" in msg["Subject"] and "stage_2" in msg["Subject"]
+    body = _body(msg)
+    assert "held back: almaty: 16 file(s), chunk 3/6 failed to stage" in body
+    assert "next run" in body
+
+
+def test_no_identifier_in_any_airflow_table_or_log(intake_home):
+    home = intake_home["home"]
+    found = []
+    with _af(home) as con:
+        tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+        assert {"xcom", "task_instance", "rendered_task_instance_fields", "dag_run"} <= set(tables)
+        scanned = 0
+        for table in tables:
+            cols = [r[1] for r in con.execute(f'pragma table_info("{table}")')]
+            for row in con.execute(f'select * from "{table}"'):
+                for col, value in zip(cols, row, strict=True):
+                    if value is None or isinstance(value, int | float):
+                        continue
+                    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+                    scanned += 1
+                    found += [(table, col, leak) for leak in LEAKS if leak in text]
+    assert scanned > 500  # the run's XComs, rendered fields and labels were there to scan
+    # task logs: `airflow dags test` writes them to its output (a scheduler, to files under logs/)
+    logs = [intake_home["output"]] + [p.read_text(encoding="utf-8", errors="replace")
+                                      for p in (home / "airflow" / "logs").rglob("*") if p.is_file()]
+    assert "stage" in logs[0] and "almaty" in logs[0]
+    found += [("log", "", leak) for text in logs for leak in LEAKS if leak in text]
+    mails = "\n".join(_body(m) + str(m["Subject"]) for m in intake_home["smtp"].messages)
+    found += [("mail", "", leak) for leak in LEAKS if leak in mails]
+    assert found == []
+    # and the masked names did reach Airflow: the scan looked where they would be
+    with _af(home) as con:
+        xcom = " ".join(str(v) for (v,) in con.execute("select value from xcom where task_id = 'discover'"))
+    assert "[IIN]" in xcom and "[phone]" in xcom
+
+
+def test_overdue_digest_as_of_the_logical_date_sent_only_when_the_set_changes(intake_home):
+    """almaty 2017-07 (due 2017-08-10) arrived on 2017-08-13: overdue on the 12th, not on the 14th,
+    although today's ledger holds it."""
+    home, smtp = intake_home["home"], intake_home["smtp"]
+    before = len(smtp.messages)
+    dags_test(home, "submission_deadlines", logical_date="2017-08-12T03:00:00+00:00")
+    new = smtp.messages[before:]
+    assert len(new) == 1 and "almaty" in new[0]["Subject"]
+    assert "2017-07 (due 2017-08-10, 2 days late)" in _body(new[0])
+    received_by_then = {s.period for s in _decided(home).values()
+                        if s.office == "almaty" and s.status == "accepted" and s.received_at[:10] <= "2017-08-12"}
+    listed = {line.split()[1] for line in _body(new[0]).splitlines() if line.startswith("- ")}
+    assert listed and not listed & received_by_then
+    # the same overdue set the next day: no second digest
+    dags_test(home, "submission_deadlines", logical_date="2017-08-12T05:00:00+00:00")
+    assert len(smtp.messages) == before + 1
+    # caught up: nothing to send, and the office's digest state is cleared
+    dags_test(home, "submission_deadlines", logical_date="2017-08-14T03:00:00+00:00")
+    assert len(smtp.messages) == before + 1
+    state = json.loads((Home.at(home).state / "overdue_digests.json").read_text())
+    assert "almaty" not in state
+
+
+def test_a_failed_send_fails_the_task(intake_home, monkeypatch):
+    home = intake_home["home"]
+    dead = _free_port(int(os.getenv("PCVE_TEST_SMTP_PORT", "28025")) + 300)  # nobody listens there
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(
+        {"conn_type": "smtp", "host": "127.0.0.1", "port": dead,
+         "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "pcve@localhost", "retry_limit": 0,
+                   "timeout": 5}}))
+    with pytest.raises(AirflowRunError):
+        dags_test(home, "submission_deadlines", logical_date="2017-08-12T07:00:00+00:00")
+    with _af(home) as con:
+        states = dict(con.execute(
+            "select task_id, state from task_instance where dag_id = 'submission_deadlines' "
+            "and run_id = (select run_id from dag_run where dag_id = 'submission_deadlines' "
+            "order by id desc limit 1)").fetchall())
+    assert states["notify_overdue"] == "failed" and states["report"] == "failed"
+    state = json.loads((Home.at(home).state / "overdue_digests.json").read_text())
+    assert "almaty" not in state  # not recorded as sent: the next run sends it
+
+
+# ---------------------------------------------------------------- a large backlog
+def test_a_2500_file_backlog_goes_through_airflow_in_a_bounded_number_of_tasks(tmp_path, monkeypatch):
+    from pcve.demo_data import write_synth, write_synth_config
+
+    home = tmp_path / "big"
+    h = Home.at(home).ensure()
+    res = write_synth(h.inbox, 22, 10, rows_per_sheet=1, seed=7, bad_share=0.0)
+    config_dir = write_synth_config(res, home / "config")
+    files = [p for p in h.inbox.rglob("*") if p.is_file()]
+    assert len(files) >= 2500
+    offices = len(res["offices"])
+    monkeypatch.setenv("PCVE_CONFIG_DIR", str(config_dir))
+    monkeypatch.setenv("PCVE_INTAKE_CHUNK_FILES", "50")  # 50 per chunk would need ~53 tasks...
+    monkeypatch.setenv("PCVE_INTAKE_MAX_CHUNKS", "30")  # ...the cap allows 30 (or one per office)
+    monkeypatch.setenv("PCVE_ALERTS", "log")
+    monkeypatch.setenv("PCVE_DATA_DOCS", "off")
+    t0 = time.monotonic()
+    dags_test(home, "office_intake", timeout=3000)
+    took = time.monotonic() - t0
+    with _af(home) as con:
+        stage = con.execute("select count(*), max(map_index) from task_instance "
+                            "where dag_id = 'office_intake' and task_id = 'stage'").fetchone()
+        states = {s for (s,) in con.execute("select distinct state from task_instance where dag_id = 'office_intake'")}
+    assert states == {"success"}
+    assert stage[0] == stage[1] + 1 <= max(30, offices)  # bounded, whatever the backlog
+    assert stage[0] < len(files) / 50  # chunks grew beyond 50 files to stay under the cap
+    decided = _decided(home)
+    assert len(decided) == len(files)  # every file decided in the one run
+    print(f"\n2,500-file office_intake through airflow dags test: {len(files)} files, {stage[0]} staging "
+          f"tasks, {took:.0f} s")
