@@ -7,7 +7,6 @@ directly.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 from datetime import timedelta
@@ -15,8 +14,11 @@ from pathlib import Path
 
 import pendulum
 from airflow.sdk import Asset, AssetAlias, ExceptionRetryPolicy, RetryAction, RetryRule
+from airflow.sdk.definitions.callback import SyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from pcve.errors import PermanentError, TransientError
+from pcve.notify import NoAlertChannel, send_alert  # noqa: F401 (the DAG files' alerting API)
 
 log = logging.getLogger("pcve.alerts")
 
@@ -86,50 +88,14 @@ def home() -> str:
 
 
 # ---------------------------------------------------------------- alerting
-# Channels, from the environment (credentials stay in Airflow connections):
-ALERT_EMAIL_ENV = "PCVE_ALERT_EMAIL"  # comma-separated recipients: SmtpNotifier over PCVE_SMTP_CONN_ID
-SMTP_CONN_ENV = "PCVE_SMTP_CONN_ID"  # default smtp_default
-ALERT_FROM_ENV = "PCVE_ALERT_FROM"  # sender, else the connection's from_email
-WEBHOOK_CONN_ENV = "PCVE_ALERT_WEBHOOK_CONN"  # an http(s) connection: JSON {subject, text} is POSTed to it
-LOG_ONLY_ENV = "PCVE_ALERTS"  # "log": no channel needed (a developer's machine)
-
-
-class NoAlertChannel(PermanentError):
-    pass
-
-
-def notifiers(subject: str, body: str) -> list:
-    """The configured Airflow notifiers, each carrying this message."""
-    out: list = []
-    recipients = [r.strip() for r in os.getenv(ALERT_EMAIL_ENV, "").split(",") if r.strip()]
-    if recipients:
-        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-
-        out.append(SmtpNotifier(to=recipients, from_email=os.getenv(ALERT_FROM_ENV) or None,
-                                smtp_conn_id=os.getenv(SMTP_CONN_ENV) or "smtp_default", subject=subject,
-                                html_content=f"<pre>{html.escape(body)}</pre>"))
-    if conn_id := os.getenv(WEBHOOK_CONN_ENV, "").strip():
-        from pcve.notify import WebhookNotifier
-
-        out.append(WebhookNotifier(conn_id=conn_id, subject=subject, text=body))
-    return out
-
-
-def send_alert(context, subject: str, body: str) -> int:
-    """Send one message through every configured channel; a failed send raises (the task fails,
-    and its retries send again). Returns how many channels took it. The message is always logged."""
-    log.warning("PCVE ALERT: %s\n%s", subject, body)
-    channels = notifiers(subject, body)
-    if not channels:
-        if os.getenv(LOG_ONLY_ENV, "").strip().lower() == "log":
-            return 0
-        raise NoAlertChannel(
-            f"no alert channel is configured, so nobody was told: set {ALERT_EMAIL_ENV} (e-mail through the "
-            f"Airflow connection {os.getenv(SMTP_CONN_ENV) or 'smtp_default'}) or {WEBHOOK_CONN_ENV} (an http "
-            f"connection id), or {LOG_ONLY_ENV}=log to accept alerts in the task log only")
-    for n in channels:
-        n.notify(context)  # not n(context): that would render the body as a Jinja template
-    return len(channels)
+# Channels and sending live in pcve.notify (the triggerer and executors import it for the
+# deadline callbacks too); see its module doc and the README's Alerts section.
+def deadline(dag_id: str, window: timedelta) -> DeadlineAlert:
+    """Alert when a run has not finished `window` after it was queued (a hang, a stuck pool)."""
+    hours = window.total_seconds() / 3600
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=window,
+                         callback=SyncCallback("pcve.notify.deadline_missed",
+                                               kwargs={"dag_id": dag_id, "window": f"{hours:g} h"}))
 
 
 def _run_failures(context) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from _common import (
     COMMON_DAG_KWARGS,
     NO_RETRIES,
@@ -9,6 +11,7 @@ from _common import (
     RETRIES,
     TIMEOUTS,
     WRITER_POOL,
+    deadline,
     home,
     office_asset,
     report_run,
@@ -80,6 +83,7 @@ The home is env `PCVE_HOME` (default: the project's `demo/`).
             description="Only these office codes; empty = every configured office.",
         )
     },
+    deadline=deadline("office_intake", timedelta(hours=2)),  # intake/build not finished in its window
     **COMMON_DAG_KWARGS,
 )
 def office_intake():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from _common import (
     COMMON_DAG_KWARGS,
     NO_RETRIES,
@@ -9,6 +11,7 @@ from _common import (
     TIMEOUTS,
     WAREHOUSE,
     WRITER_POOL,
+    deadline,
     home,
     office_asset,
     report_run,
@@ -68,6 +71,7 @@ from a manifest built in CI.
         "force": Param(False, type="boolean", title="Force",
                        description="Run dbt build even when neither the raw layer nor the project changed."),
     },
+    deadline=deadline("warehouse_build", timedelta(hours=2)),  # intake/build not finished in its window
     **COMMON_DAG_KWARGS,
 )
 def warehouse_build():

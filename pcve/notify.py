@@ -8,15 +8,70 @@ It is written only after a send succeeded, so a failed send is sent again by the
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import logging
 import os
 from pathlib import Path
 
 from airflow.sdk import BaseHook, BaseNotifier
 
-from pcve.errors import TransientError
+from pcve.errors import PermanentError, TransientError
 
 _STATE = "overdue_digests.json"
+
+# Channels, from the environment (credentials stay in Airflow connections):
+ALERT_EMAIL_ENV = "PCVE_ALERT_EMAIL"  # comma-separated recipients: SmtpNotifier over PCVE_SMTP_CONN_ID
+SMTP_CONN_ENV = "PCVE_SMTP_CONN_ID"  # default smtp_default
+ALERT_FROM_ENV = "PCVE_ALERT_FROM"  # sender, else the connection's from_email
+WEBHOOK_CONN_ENV = "PCVE_ALERT_WEBHOOK_CONN"  # an http(s) connection: JSON {subject, text} is POSTed to it
+LOG_ONLY_ENV = "PCVE_ALERTS"  # "log": no channel needed (a developer's machine)
+
+log = logging.getLogger("pcve.alerts")
+
+
+class NoAlertChannel(PermanentError):
+    """Nobody can be told: no alert channel is configured."""
+
+
+def notifiers(subject: str, body: str) -> list:
+    """The configured Airflow notifiers, each carrying this message."""
+    out: list = []
+    recipients = [r.strip() for r in os.getenv(ALERT_EMAIL_ENV, "").split(",") if r.strip()]
+    if recipients:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        out.append(SmtpNotifier(to=recipients, from_email=os.getenv(ALERT_FROM_ENV) or None,
+                                smtp_conn_id=os.getenv(SMTP_CONN_ENV) or "smtp_default", subject=subject,
+                                html_content=f"<pre>{html.escape(body)}</pre>"))
+    if conn_id := os.getenv(WEBHOOK_CONN_ENV, "").strip():
+        out.append(WebhookNotifier(conn_id=conn_id, subject=subject, text=body))
+    return out
+
+
+def send_alert(context, subject: str, body: str) -> int:
+    """Send one message through every configured channel; a failed send raises (the task fails,
+    and its retries send again). Returns how many channels took it. The message is always logged."""
+    log.warning("PCVE ALERT: %s\n%s", subject, body)
+    channels = notifiers(subject, body)
+    if not channels:
+        if os.getenv(LOG_ONLY_ENV, "").strip().lower() == "log":
+            return 0
+        raise NoAlertChannel(
+            f"no alert channel is configured, so nobody was told: set {ALERT_EMAIL_ENV} (e-mail through the "
+            f"Airflow connection {os.getenv(SMTP_CONN_ENV) or 'smtp_default'}) or {WEBHOOK_CONN_ENV} (an http "
+            f"connection id), or {LOG_ONLY_ENV}=log to accept alerts in the task log only")
+    for n in channels:
+        n.notify(context or {})  # not n(context): that would render the body as a Jinja template
+    return len(channels)
+
+
+def deadline_missed(context=None, dag_id: str = "?", window: str = "?", **_) -> None:
+    """SyncCallback of the DAGs' DeadlineAlert: the run has not finished in its window."""
+    run = (context or {}).get("dag_run")
+    send_alert(context, f"[pcve] {dag_id} has not finished within {window}",
+               f"DAG {dag_id}, run {getattr(run, 'run_id', '?')}: still not finished {window} after it was "
+               "queued. A task may hang (each has an execution_timeout) or wait for the writer pool.")
 MAX_PERIODS_LISTED = 24
 
 

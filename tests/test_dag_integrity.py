@@ -62,6 +62,7 @@ for dag in bag.dags.values():
         "catchup": dag.catchup,
         "max_active_runs": dag.max_active_runs,
         "params": sorted(dag.params.keys()),
+        "deadlines": [[d.interval.total_seconds(), d.callback.path, d.callback.kwargs] for d in dag.deadline or []],
         "schedule_assets": sorted(assets_of(cond)),
         "tasks": {
             t.task_id: {
@@ -228,6 +229,15 @@ def test_office_intake_maps_over_offices_and_files(bag):
     assert tasks["load"]["trigger_rule"] == "all_done"
     assert tasks["plan_chunks"]["trigger_rule"] == "all_done"
     assert tasks["load"]["outlets"] == ["pcve_office_accepted"]  # the alias of the office assets
+
+
+@pytest.mark.parametrize("dag_id", ["office_intake", "warehouse_build"])
+def test_intake_and_build_alert_when_not_finished_in_their_window(bag, dag_id):
+    (seconds, path, kwargs), = bag["dags"][dag_id]["deadlines"]
+    assert 0 < seconds <= 4 * 3600 and kwargs["dag_id"] == dag_id
+    from airflow.sdk.module_loading import import_string
+
+    assert callable(import_string(path))  # the callback the triggerer/executor will import
 
 
 def test_assets_chain_the_pipeline(bag):
