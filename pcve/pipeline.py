@@ -55,7 +55,7 @@ def plan_chunks(discovered: list[dict], chunk_files: int | None = None,
 
     size = max(1, chunk_files or int(os.getenv(CHUNK_FILES_ENV) or 200))
     cap = max(1, max_chunks or int(os.getenv(MAX_CHUNKS_ENV) or 64))
-    counts = [len(d.get("files") or []) for d in discovered if d]
+    counts = [n for d in discovered if d and (n := len(d.get("files") or []))]
     while sum(math.ceil(n / size) for n in counts) > max(cap, len(counts)):
         size = math.ceil(size * 1.25)  # one chunk per office at worst: the count of offices bounds it
     out = []

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest import ledger as L
 from pcve.airflow_runner import AirflowRunError, dags_test
@@ -285,6 +287,24 @@ def test_the_webhook_channel_posts_json_and_a_refused_post_raises(monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=st.lists(st.integers(0, 5000), min_size=1, max_size=30), size=st.integers(1, 400),
+       cap=st.integers(1, 100))
+def test_chunks_are_bounded_and_keep_every_file_once_in_order(counts, size, cap):
+    from pcve.pipeline import plan_chunks
+
+    discovered = [{"office": f"o{i}", "files": [{"file_id": f"o{i}-{n}"} for n in range(c)]}
+                  for i, c in enumerate(counts)]
+    plan = plan_chunks(discovered, chunk_files=size, max_chunks=cap)
+    assert len(plan) <= max(cap, sum(1 for c in counts if c))  # the mapped task count, whatever the backlog
+    for d in discovered:
+        mine = [c for c in plan if c["office"] == d["office"]]
+        assert [c["chunk"] for c in mine] == list(range(len(mine)))
+        assert [r for c in mine for r in c["refs"]] == d["files"]  # each file once, in discovery order
+        assert all(c["label"] == f"{d['office']} {c['chunk'] + 1}/{len(mine)} ({len(c['refs'])} files)"
+                   for c in mine)
 
 
 # ---------------------------------------------------------------- maintenance from the UI
