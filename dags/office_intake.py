@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from _common import (
@@ -59,7 +60,8 @@ parts and passes an opaque `file_id`; chunk labels are `office i/n (k files)`.
 
 **Params.** `offices`: only these office codes (empty = all).
 
-**Schedule and backfill.** Daily at 06:00 Asia/Almaty, `catchup=False`. The logical date
+**Schedule and backfill.** Daily at 06:00 Asia/Almaty (`PCVE_INTAKE_SCHEDULE`: another cron, or
+`none` when a file-arrival hook triggers it through the REST API), `catchup=False`. The logical date
 selects nothing: a run takes whatever is new in the sources. A backfill of this DAG therefore
 does nothing a single trigger would not; do not backfill it. Re-process a quarantined file or
 void a submission with `pcve_maintenance`.
@@ -68,9 +70,14 @@ The home is env `PCVE_HOME` (default: the project's `demo/`).
 """
 
 
+# PCVE_INTAKE_SCHEDULE: a cron expression, or "none" where intake is triggered from outside
+# (a file-arrival hook calling the REST API); daily at 06:00 Asia/Almaty by default.
+_SCHEDULE = os.getenv("PCVE_INTAKE_SCHEDULE", "0 6 * * *").strip()
+
+
 @dag(
     dag_id="office_intake",
-    schedule="0 6 * * *",
+    schedule=None if _SCHEDULE.lower() in ("", "none") else _SCHEDULE,
     description="New office workbooks: discover, stage (parse + validate) per chunk, load in order",
     doc_md=DOC_MD,
     tags=["pcve", "intake"],
