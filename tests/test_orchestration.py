@@ -407,16 +407,42 @@ def test_the_scheduler_runs_the_pipeline_from_a_rest_trigger(tmp_path, smtp, mon
             if all(runs[d] and runs[d][-1] in ("success", "failed") for d in dags):
                 break
             time.sleep(5)
+        # A backfill of submission_deadlines: what was overdue on those days, and nothing sent.
+        # Unpausing it also starts today's scheduled run, which does send (one digest per office).
+        _api(port, "PATCH", "/api/v2/dags/submission_deadlines", {"is_paused": False})
+        _api(port, "POST", "/api/v2/backfills", {"dag_id": "submission_deadlines", "from_date": "2017-08-11T00:00:00Z",
+                                                 "to_date": "2017-08-13T00:00:00Z"})
+        while time.monotonic() < deadline:
+            found = _api(port, "GET", "/api/v2/dags/submission_deadlines/dagRuns")["dag_runs"]
+            if len(found) >= 3 and all(r["state"] in ("success", "failed") for r in found):
+                break
+            time.sleep(5)
     finally:
         stop_standalone(proc)
         blocker.rmdir()
     with _af(home) as con:
-        states = dict(con.execute("select dag_id, state from dag_run").fetchall())
+        states = dict(con.execute("select dag_id, state from dag_run where dag_id != 'submission_deadlines'"))
+        deadlines = con.execute("select run_type, state from dag_run where dag_id = 'submission_deadlines'").fetchall()
+        xcoms = con.execute("select r.run_type, x.task_id, x.value from xcom x join dag_run r "
+                            "on r.run_id = x.run_id and r.dag_id = x.dag_id "
+                            "where x.dag_id = 'submission_deadlines' and x.key = 'return_value'").fetchall()
     assert states == {"office_intake": "failed", "warehouse_build": "success", "ministry_extract": "success"}, \
         (runs, (tmp_path / "standalone.log").read_text(errors="replace")[-3000:])
     new = smtp.messages[before:]
-    assert len(new) == 1 and "office_intake run failed" in new[0]["Subject"]
-    assert "held back: almaty: 1 file(s)" in _body(new[0])
+    failures = [m for m in new if "run failed" in m["Subject"]]
+    assert len(failures) == 1 and "office_intake run failed" in failures[0]["Subject"]
+    assert "held back: almaty: 1 file(s)" in _body(failures[0])
+    # the backfill: two days of August 2017, each with almaty's 2017-07 overdue as of that day, nothing sent
+    assert sorted(deadlines) == [("backfill", "success"), ("backfill", "success"), ("scheduled", "success")]
+    backfilled = {task: [json.loads(v) for rt, t, v in xcoms if rt == "backfill" and t == task]
+                  for task in ("find_overdue", "notify_overdue")}
+    assert sorted(x["as_of"] for x in backfilled["find_overdue"]) == ["2017-08-11", "2017-08-12"]
+    assert all(any((o["office"], o["period"]) == ("almaty", "2017-07") for o in x["overdue"])
+               for x in backfilled["find_overdue"])
+    assert all(x["backfill"] is True and x["sent"] == [] for x in backfilled["notify_overdue"])
+    overdue_mails = [m for m in new if "overdue" in m["Subject"]]
+    assert not any("2017-07" in _body(m) for m in overdue_mails)  # only today's run sent, about today
+    assert {m["Subject"].split()[1].rstrip(":") for m in overdue_mails} <= {"almaty", "turkistan"}
     assert (h.exports / "2017" / "manifest.json").is_file()  # the extracts the assets led to
 
 
