@@ -53,8 +53,8 @@ def submission_deadlines():
         from pcve.notify import mark_sent, overdue_digests
 
         ctx = get_current_context()
-        run_type = str(getattr(ctx.get("dag_run"), "run_type", "") or "")
-        if "backfill" in run_type:
+        run_type = getattr(ctx.get("dag_run"), "run_type", None)  # DagRunType.BACKFILL_JOB: value "backfill"
+        if str(getattr(run_type, "value", run_type) or "").lower() == "backfill":
             return {"as_of": found["as_of"], "overdue": len(found["overdue"]), "sent": [], "backfill": True}
         sent = []
         for digest in overdue_digests(home(), found["overdue"], found["as_of"]):
