@@ -328,6 +328,21 @@ def test_maintenance_voids_a_period_with_a_reason_and_emits_the_office_asset(int
     assert [(uri, json.loads(extra)) for uri, extra in events] == [("pcve://office/almaty", {"maintenance": "void"})]
 
 
+def test_maintenance_requeues_the_latest_quarantined_file_of_a_period(intake_home):
+    home = intake_home["home"]
+    state = L.LedgerState.load(Home.at(home).ledger)
+    draft = next(s for s in state.submissions.values() if s.office == "almaty" and s.period == "2018-05"
+                 and s.status == "rejected")
+    dags_test(home, "pcve_maintenance", conf={"action": "requeue", "office": "almaty", "periods": ["2018-05"]})
+    state = L.LedgerState.load(Home.at(home).ledger)
+    assert [e["submission_id"] for e in state.events if e.get("event") == "requeued"] == [draft.submission_id]
+    # processed again as a new submission of the same bytes (the pipeline is unchanged: rejected again)
+    assert state.submissions[draft.submission_id].status == "requeued"
+    again = [s for s in state.submissions.values() if s.sha256 == draft.sha256 and s.seq > draft.seq]
+    assert [s.status for s in again] == ["rejected"]
+    assert (Home.at(home).root / again[0].quarantine_path).is_file()
+
+
 def test_maintenance_refuses_a_void_without_reason_at_once(intake_home, monkeypatch):
     home = intake_home["home"]
     monkeypatch.setenv("PCVE_TASK_RETRIES", "2")  # retries allowed: the retry policy must refuse them
