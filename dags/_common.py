@@ -7,14 +7,18 @@ directly.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import Asset, AssetAlias
+from airflow.sdk import Asset, AssetAlias, ExceptionRetryPolicy, RetryAction, RetryRule
+from airflow.sdk.definitions.callback import SyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+from pcve.errors import PermanentError, TransientError
+from pcve.notify import NoAlertChannel, send_alert  # noqa: F401 (the DAG files' alerting API)
 
 log = logging.getLogger("pcve.alerts")
 
@@ -29,17 +33,44 @@ OWNER = "pcve-data"
 TIMEZONE = pendulum.timezone("Asia/Almaty")
 START_DATE = pendulum.datetime(2017, 1, 1, tz=TIMEZONE)  # the first reporting period in config
 
-# Retries: I/O steps (sources, warehouse, extracts) retry with exponential backoff;
-# validation is deterministic, so a failed file is not retried. `pcve demo` runs the
-# DAGs with `airflow dags test`, which waits out retry delays, so it sets
-# PCVE_TASK_RETRIES=0.
-IO_RETRIES = {
+# Retries follow the error, not the task (pcve/errors.py): a PermanentError (configuration, data,
+# a failed dbt test) or a ValueError/KeyError/TypeError fails at once; a TransientError or an
+# OSError (I/O, a locked file, a source that does not answer) retries with exponential backoff.
+# Anything else gets the task's retries. `airflow dags test` waits out retry delays, so
+# `pcve demo` and the tests set PCVE_TASK_RETRIES=0.
+RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(exception=[PermanentError, ValueError, KeyError, TypeError], action=RetryAction.FAIL,
+                  reason="permanent: the same input fails the same way; fix it, then re-run"),
+        RetryRule(exception=[TransientError, OSError], action=RetryAction.RETRY,
+                  reason="transient: I/O or an unreachable source, retried with backoff"),
+    ],
+)
+RETRIES = {
     "retries": int(os.getenv("PCVE_TASK_RETRIES", "3")),
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
+    "retry_policy": RETRY_POLICY,
 }
+IO_RETRIES = RETRIES  # the name the DAG files used before the policy existed
 NO_RETRIES = {"retries": 0}
+
+# execution_timeout per kind of task, from BENCHMARKS.md (2 cores, 2,390 workbooks: a cold run
+# in 94 s, dbt build ~40 s): ~10x the largest measured step, so only a hang trips it, and a
+# hung fetch or build frees the single writer slot. PCVE_TIMEOUT_SCALE multiplies them all.
+_SCALE = float(os.getenv("PCVE_TIMEOUT_SCALE", "1") or 1)
+TIMEOUTS = {
+    "quick": timedelta(minutes=5 * _SCALE),  # config reads, planning, alerts
+    "discover": timedelta(minutes=10 * _SCALE),  # listing a remote source
+    "stage": timedelta(minutes=30 * _SCALE),  # one chunk: fetch, parse, validate
+    "load": timedelta(minutes=30 * _SCALE),
+    "build": timedelta(minutes=60 * _SCALE),
+    "publish": timedelta(minutes=15 * _SCALE),
+    "export": timedelta(minutes=30 * _SCALE),
+    "maintenance": timedelta(minutes=120 * _SCALE),  # a rebuild re-reads the whole archive
+}
+
 
 # Assets. An office's asset is updated when its intake accepted something; the
 # warehouse asset when a build was published. Extra on the events: counts only.
@@ -57,66 +88,66 @@ def home() -> str:
 
 
 # ---------------------------------------------------------------- alerting
-ALERT_CALLBACK_ENV = "PCVE_ALERT_CALLBACK"  # dotted path of f(subject: str, body: str) -> None
-ALERT_EMAIL_ENV = "PCVE_ALERT_EMAIL"  # comma-separated recipients for the default alert
+# Channels and sending live in pcve.notify (the triggerer and executors import it for the
+# deadline callbacks too); see its module doc and the README's Alerts section.
+def deadline(dag_id: str, window: timedelta) -> DeadlineAlert | None:
+    """Alert when a run has not finished `window` after it was queued (a hang, a stuck pool).
+
+    None under PCVE_DEADLINES=off, which pcve.airflow_runner.dags_test sets: `airflow dags test`
+    (3.3.2) crashes at the end of a successful run of a DAG with a DeadlineAlert (dagrun.py looks
+    the alert up by id, and the unserialized DAG it tests holds the object, not an id)."""
+    if os.getenv("PCVE_DEADLINES", "on").strip().lower() == "off":
+        return None
+    hours = window.total_seconds() / 3600
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=window,
+                         callback=SyncCallback("pcve.notify.deadline_missed",
+                                               kwargs={"dag_id": dag_id, "window": f"{hours:g} h"}))
 
 
-def log_and_email(subject: str, body: str) -> None:
-    """Default alert: a WARNING log line always; an e-mail through Airflow's SMTP settings
-    ([smtp] section / smtp_default connection) only when PCVE_ALERT_EMAIL names recipients."""
-    log.warning("PCVE ALERT: %s\n%s", subject, body)
-    recipients = [r.strip() for r in os.getenv(ALERT_EMAIL_ENV, "").split(",") if r.strip()]
-    if not recipients:
+def _run_failures(context) -> list[str]:
+    """The failed task instances of this run, as `task[label]`."""
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    return sorted(k for k, v in states.items() if str(v) in ("failed", "upstream_failed")
+                  and not k.startswith(ti.task_id))
+
+
+def report_run(context, summary: str = "") -> None:
+    """The last task of every pcve DAG (trigger rule all_done): when a task of the run failed,
+    one digest for the run through the alert channels, then this task fails, failing the run."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    failed = _run_failures(context)
+    if not failed:
         return
-    try:
-        from airflow.utils.email import send_email
-
-        send_email(to=recipients, subject=subject, html_content=f"<pre>{html.escape(body)}</pre>")
-    except Exception:  # an unreachable mail server must not hide the alert itself
-        log.exception("PCVE ALERT e-mail to %s failed; the alert is in this log", recipients)
-
-
-def alert(subject: str, body: str) -> None:
-    """Raise an alert through the configured callback (env PCVE_ALERT_CALLBACK), else log + e-mail."""
-    path = os.getenv(ALERT_CALLBACK_ENV, "").strip()
-    if not path:
-        log_and_email(subject, body)
-        return
-    from airflow.sdk.module_loading import import_string
-
-    import_string(path)(subject, body)
+    ti, dag_run = context["ti"], context.get("dag_run")
+    body = "\n".join([
+        f"DAG:     {ti.dag_id}",
+        f"run:     {ti.run_id} ({getattr(dag_run, 'run_type', '?')})",
+        f"home:    {home()}",
+        f"failed:  {', '.join(failed)}",
+        *( [summary] if summary else []),
+        "Each failed task's log says why; a permanent error (configuration, data, a failed dbt test) "
+        "needs a fix before a re-run, a transient one was retried with backoff before it failed.",
+    ])
+    sent = send_alert(context, f"[pcve] {ti.dag_id} run failed: {', '.join(failed)}", body)
+    raise AirflowFailException(f"{len(failed)} task(s) of this run failed: {', '.join(failed)} "
+                               f"(digest sent through {sent} channel(s))")
 
 
-def on_task_failure(context) -> None:
-    """on_failure_callback of every pcve task: which task of which run failed, and why."""
+def log_failure(context) -> None:
+    """on_failure_callback of every task: one log line (the digest comes from the run's last task)."""
     ti = context.get("ti") or context.get("task_instance")
-    dag_run = context.get("dag_run")
-    dag_id = getattr(ti, "dag_id", "?")
-    task_id = getattr(ti, "task_id", "?")
-    map_index = getattr(ti, "map_index", -1)
-    where = f"{task_id}[{map_index}]" if map_index is not None and map_index >= 0 else task_id
-    run_id = getattr(dag_run, "run_id", None) or getattr(ti, "run_id", "?")
-    error = context.get("exception")
-    body = "\n".join(
-        [
-            f"DAG:       {dag_id}",
-            f"task:      {where} (try {getattr(ti, 'try_number', '?')})",
-            f"run:       {run_id}",
-            f"home:      {home()}",
-            f"error:     {type(error).__name__ + ': ' + str(error) if error else 'see the task log'}",
-        ]
-    )
-    try:
-        alert(f"[pcve] task failed: {dag_id}.{where}", body)
-    except Exception:  # a broken alert callback must not mask the task's own failure
-        log.exception("PCVE alert callback failed for %s.%s", dag_id, where)
+    log.error("pcve task failed: %s.%s[%s]: %s", getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"),
+              getattr(ti, "map_index", -1), type(context.get("exception")).__name__)
 
 
 DEFAULT_ARGS = {
     "owner": OWNER,
     "depends_on_past": False,
-    "on_failure_callback": on_task_failure,
-    **IO_RETRIES,
+    "on_failure_callback": log_failure,
+    **RETRIES,
+    "execution_timeout": TIMEOUTS["quick"],
 }
 
 COMMON_DAG_KWARGS = {

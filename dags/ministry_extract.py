@@ -2,68 +2,70 @@
 
 from __future__ import annotations
 
-from _common import COMMON_DAG_KWARGS, IO_RETRIES, WAREHOUSE, WRITER_POOL, home
-from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowFailException
+from _common import COMMON_DAG_KWARGS, NO_RETRIES, RETRIES, TIMEOUTS, WAREHOUSE, WRITER_POOL, home, report_run
+from airflow.sdk import Param, dag, get_current_context, task
 
 from pcve import pipeline
 
 DOC_MD = """
 ### ministry_extract — `exports/<period>/` for the ministry
 
-Scheduled on the asset `pcve://warehouse/` (updated by `warehouse_build`'s `publish`).
+Scheduled on the asset `pcve://warehouse/` (updated by `warehouse_build`'s `publish`, and by
+`pcve_maintenance`'s rebuild).
 
 | task | calls | retries | pool |
 |---|---|---|---|
-| `export` | `pipeline.export(home, periods)` | I/O backoff | `pcve_warehouse_writer` |
+| `export` | `pipeline.export(home, periods)` | transient errors, backoff | `pcve_warehouse_writer` |
+| `report` | one failure digest for the run, then fails it | none | – |
 
-Without a period it writes the extract of every period with a complete office whose
+Without periods it writes the extract of every period with a complete office whose
 inputs changed (newly complete, corrected, a late office) and leaves the others untouched.
 It runs in the writer pool because it reads the warehouse file, which DuckDB does not
 share with a writing process.
 
-**Params.** `period`: re-run one period only — `2025-Q1`, `2017` (a year) or `2017-03`.
-From the UI: *Trigger* ▸ fill *period*. From the CLI:
-`airflow dags trigger ministry_extract --conf '{"period": "2025-Q1"}'`.
-A range of periods is one trigger per period (asset-scheduled DAGs cannot be backfilled;
-backfill `office_intake` or `submission_deadlines` instead).
+**Params.** `periods`: re-run these periods only, one per line: `2025-Q1` (a quarter) or `2017`
+(a year: the year and its four quarters). A month is refused when the run is triggered
+(extracts are per quarter and year). From the CLI:
+`airflow dags trigger ministry_extract --conf '{"periods": ["2017", "2018-Q1"]}'`.
+
+**Backfill.** None: the DAG is scheduled on an asset, and an extract depends on the warehouse
+as it is, not on a date. For a range of periods, list them in one trigger.
 """
 
-PERIOD_PATTERN = r"^[0-9]{4}(-?(0[1-9]|1[0-2]|[Qq][1-4]))?$"
+# Years and quarters only: a month has no extract, so the trigger form refuses it.
+PERIOD_PATTERN = r"^[0-9]{4}(-?[Qq][1-4])?$"
 
 
 @dag(
     dag_id="ministry_extract",
     schedule=[WAREHOUSE],
-    description="Write the ministry extracts of the periods whose inputs changed (or one period)",
+    description="Write the ministry extracts of the periods whose inputs changed (or the ones asked for)",
     doc_md=DOC_MD,
     tags=["pcve", "exports", "ministry"],
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            pattern=PERIOD_PATTERN,
-            title="Period",
-            description="Re-run only this period: 2025-Q1, 2017 or 2017-03. Empty = every changed period.",
+        "periods": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": PERIOD_PATTERN},
+            title="Periods",
+            description="Re-run only these: 2025-Q1 (a quarter) or 2017 (the year and its quarters). "
+                        "Empty = every changed period.",
         ),
     },
     **COMMON_DAG_KWARGS,
 )
 def ministry_extract():
-    @task(**IO_RETRIES, multiple_outputs=False, pool=WRITER_POOL)
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["export"], pool=WRITER_POOL)
     def export(params=None) -> dict:
-        period = ((params or {}).get("period") or "").strip()
-        periods = None
-        if period:
-            from pcve.periods import parse_period
-
-            try:
-                periods = [parse_period(period).token]
-            except ValueError as e:
-                raise AirflowFailException(str(e)) from None
+        requested = [str(p) for p in (params or {}).get("periods") or []]
+        periods = pipeline.extract_periods(requested) if requested else None  # ConfigError: no retry
         return pipeline.export(home(), periods=periods)
 
-    export()
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
+    def report() -> None:
+        report_run(get_current_context())
+
+    export() >> report()
 
 
 ministry_extract()

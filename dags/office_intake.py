@@ -2,156 +2,148 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+
 from _common import (
     COMMON_DAG_KWARGS,
-    IO_RETRIES,
     NO_RETRIES,
     OFFICE_ALIAS,
+    RETRIES,
+    TIMEOUTS,
     WRITER_POOL,
+    deadline,
     home,
     office_asset,
+    report_run,
 )
-from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Param, dag, get_current_context, task
 
 from pcve import pipeline
+from pcve.errors import ConfigError
 
 DOC_MD = """
 ### office_intake — from each office's inbox to the raw layer
 
 One run: for every configured office (`config/offices.yml`, mapped at run time over
-`pcve.pipeline.offices()`), find the new files in its source, then **stage** each file
-(archive by sha256, parse, validate with GX; mapped over files, so one broken file fails
-only its own task instance), then **load** each office's staged files in order
-(accept/reject, one transaction for the batch, quarantine + error report).
+`pcve.pipeline.offices()`), find the new files in its source, cut them into **chunks**
+(`PCVE_INTAKE_CHUNK_FILES` files, 200 by default; larger when a backlog would need more than
+`PCVE_INTAKE_MAX_CHUNKS` = 64 staging tasks, so any backlog maps a bounded number of tasks),
+**stage** each chunk (archive by sha256, parse, validate with GX batched per form), then
+**load** every office's staged files in order in one task (accept/reject, one transaction,
+quarantine + error report).
 
 | task | calls | retries | pool |
 |---|---|---|---|
 | `list_offices` | `pipeline.offices()` | none | – |
-| `discover` (one per office) | `pipeline.discover(home, office)` | I/O backoff | – |
-| `list_files` | flattens the discovered files | none | – |
-| `stage` (one per file) | `pipeline.stage(home, file_ref)` | **none** (validation) | – |
-| `group_by_office` | staged results per office, in discovery order | none | – |
-| `load` (every office, in order) | `pipeline.load_all(home, grouped)` | I/O backoff | `pcve_warehouse_writer` |
-| `fail_if_any_task_failed` | fails the run when any task failed | none | – |
+| `discover` (one per office) | `pipeline.discover(home, office)` | transient errors, backoff | – |
+| `plan_chunks` | `pipeline.plan_chunks(discovered)` | none | – |
+| `stage` (one per chunk) | `pipeline.stage_chunk(home, office, refs)` | transient errors, backoff | – |
+| `load` (every office, in order) | `pipeline.load_chunks(home, offices, plan, staged)` | transient errors, backoff | `pcve_warehouse_writer` |
+| `report` | one failure digest for the run, then fails it | none | – |
+
+**Order.** A chunk that fails to stage (after its retries) holds back its office's files from
+that chunk on: they are not decided in this run (the `load` summary lists them under
+`held_back`), and the next run stages them again, in order. A later file therefore never
+becomes an office's submission before an earlier one. Other offices load as usual.
+Submission ids follow the offices' order and the files' order: one load task for all.
 
 **Assets.** `load` updates the asset `pcve://office/<office>` (through the alias
 `pcve_office_accepted`) only when it accepted at least one submission; `warehouse_build`
 is scheduled on those assets. A run that finds nothing new emits no event and builds nothing.
 
 A rejected file is not a failure: it lands in `quarantine/<office>/` with its
-`.errors.csv`. A *failed* task (unreadable source, a crash while staging) fails the run
-through `fail_if_any_task_failed`, after every other file was still processed.
+`.errors.csv`. A *failed* task fails the run through `report`, which sends one digest.
+
+**Identifiers.** Nothing here carries a raw file name: discovery masks IIN- and phone-shaped
+parts and passes an opaque `file_id`; chunk labels are `office i/n (k files)`.
 
 **Params.** `offices`: only these office codes (empty = all).
 
-**Schedule and backfill.** Daily at 06:00 Asia/Almaty, `catchup=False` (intake picks up
-whatever is new; the logical date selects nothing). Re-running a range of days, from the
-CLI: `airflow backfill create --dag-id office_intake --from-date 2025-01-01 --to-date 2025-01-31
---reprocess-behavior completed`, or in the UI: *Trigger ▸ Backfill*. It is idempotent: files
-already in the ledger are not received twice.
+**Schedule and backfill.** Daily at 06:00 Asia/Almaty (`PCVE_INTAKE_SCHEDULE`: another cron, or
+`none` when a file-arrival hook triggers it through the REST API), `catchup=False`. The logical date
+selects nothing: a run takes whatever is new in the sources. A backfill of this DAG therefore
+does nothing a single trigger would not; do not backfill it. Re-process a quarantined file or
+void a submission with `pcve_maintenance`.
 
 The home is env `PCVE_HOME` (default: the project's `demo/`).
 """
 
 
-def _file_label(ref: dict) -> str:
-    for key in ("name", "file_name", "filename", "path", "uri", "sha256"):
-        if ref.get(key):
-            return str(ref[key]).rsplit("/", 1)[-1]
-    return "file"
-
-
-def _accepted_count(summary) -> int:
-    """How many submissions an office's load summary accepted (an int, or a list of accepted ids)."""
-    if not isinstance(summary, dict):
-        return 0
-    accepted = summary.get("accepted", 0)
-    if isinstance(accepted, list | tuple | set | dict):
-        return len(accepted)
-    try:
-        return int(accepted or 0)
-    except (TypeError, ValueError):
-        return 0
+# PCVE_INTAKE_SCHEDULE: a cron expression, or "none" where intake is triggered from outside
+# (a file-arrival hook calling the REST API); daily at 06:00 Asia/Almaty by default.
+_SCHEDULE = os.getenv("PCVE_INTAKE_SCHEDULE", "0 6 * * *").strip()
 
 
 @dag(
     dag_id="office_intake",
-    schedule="0 6 * * *",
-    description="New office workbooks: discover, stage (parse + validate) per file, load per office",
+    schedule=None if _SCHEDULE.lower() in ("", "none") else _SCHEDULE,
+    description="New office workbooks: discover, stage (parse + validate) per chunk, load in order",
     doc_md=DOC_MD,
     tags=["pcve", "intake"],
     params={
         "offices": Param(
             [],
             type="array",
-            items={"type": "string"},
+            items={"type": "string", "enum": pipeline.offices()},
             title="Offices",
-            description="Only these office codes (one per line); empty = every configured office.",
+            description="Only these office codes; empty = every configured office.",
         )
     },
+    deadline=deadline("office_intake", timedelta(hours=2)),  # intake/build not finished in its window
     **COMMON_DAG_KWARGS,
 )
 def office_intake():
-    @task(**NO_RETRIES, multiple_outputs=False)
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"])
     def list_offices(params=None) -> list[str]:
         configured = pipeline.offices()
         wanted = [str(o) for o in (params or {}).get("offices") or []]
         unknown = sorted(set(wanted) - set(configured))
         if unknown:
-            raise AirflowFailException(f"unknown office code(s) {unknown}; configured: {configured}")
+            raise ConfigError(f"unknown office code(s) {unknown}; configured: {configured}")
         return [o for o in configured if not wanted or o in wanted]
 
-    @task(**IO_RETRIES, multiple_outputs=False, map_index_template="{{ task.op_kwargs['office'] }}")
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["discover"], map_index_template="{{ task.op_kwargs['office'] }}")
     def discover(office: str) -> dict:
         return {"office": office, "files": pipeline.discover(home(), office)}
 
-    @task(**NO_RETRIES, multiple_outputs=False, trigger_rule="all_done")
-    def list_files(discovered) -> list[dict]:
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
+    def plan_chunks(discovered) -> list[dict]:
         # all_done: an office whose source failed contributes nothing; the others go on.
-        return [
-            {"office": d["office"], "file_ref": ref, "label": f"{d['office']}/{_file_label(ref)}"}
-            for d in (discovered or [])
-            for ref in d["files"]
-        ]
+        return pipeline.plan_chunks([d for d in discovered or [] if d])
 
-    @task(**NO_RETRIES, multiple_outputs=False, map_index_template="{{ task.op_kwargs['label'] }}")
-    def stage(office: str, file_ref: dict, label: str) -> dict:
-        return {"office": office, "staged": pipeline.stage(home(), file_ref)}
-
-    @task(**NO_RETRIES, multiple_outputs=False, trigger_rule="all_done")
-    def group_by_office(offices: list[str], staged) -> list[dict]:
-        # all_done: a file that failed to stage is left out; its office's other files load.
-        by_office: dict[str, list] = {o: [] for o in offices}
-        for item in staged or []:
-            by_office.setdefault(item["office"], []).append(item["staged"])
-        return [{"office": o, "staged": s} for o, s in by_office.items() if s]
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["stage"], map_index_template="{{ task.op_kwargs['label'] }}")
+    def stage(office: str, chunk: int, of: int, refs: list[dict], label: str) -> dict:
+        return {"office": office, "chunk": chunk, "staged": pipeline.stage_chunk(home(), office, refs)}
 
     # One task for every office, in the offices' order (not mapped): writes are serialised anyway
     # (one writer), and submission ids must not depend on which office's task the scheduler ran first.
-    @task(**IO_RETRIES, multiple_outputs=False, pool=WRITER_POOL, outlets=[OFFICE_ALIAS])
-    def load(grouped: list[dict], outlet_events=None) -> dict:
-        summaries = pipeline.load_all(home(), grouped or [])
-        for office, summary in summaries.items():
-            accepted = _accepted_count(summary)
+    # all_done: a failed chunk holds back its office's later files; everything before it loads.
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["load"], pool=WRITER_POOL, outlets=[OFFICE_ALIAS],
+          trigger_rule="all_done")
+    def load(offices: list[str], plan: list[dict], staged, outlet_events=None) -> dict:
+        result = pipeline.load_chunks(home(), offices or [], plan or [], [s for s in staged or [] if s])
+        for office, summary in result["offices"].items():
+            accepted = len(summary.get("accepted") or [])
             if accepted:
                 outlet_events[OFFICE_ALIAS].add(office_asset(office), extra={"accepted": accepted})
-        return summaries
+        return result
 
-    # The failed task already alerted: this one only marks the run failed, without a second alert.
-    @task(**NO_RETRIES, multiple_outputs=False, trigger_rule="one_failed", on_failure_callback=None)
-    def fail_if_any_task_failed() -> None:
-        raise AirflowFailException(
-            "a task of this run failed (see the failed task's log); every other file was still processed"
-        )
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
+    def report() -> None:
+        ctx = get_current_context()
+        loaded = ctx["ti"].xcom_pull(task_ids="load") or {}
+        held = loaded.get("held_back") or {}
+        summary = "\n".join(f"held back: {o}: {h['files']} file(s), {h['reason']}; {h['next']}"
+                            for o, h in sorted(held.items()))
+        report_run(ctx, summary)
 
     offices = list_offices()
     discovered = discover.expand(office=offices)
-    files = list_files(discovered)
-    staged = stage.expand_kwargs(files)
-    grouped = group_by_office(offices, staged)
-    loaded = load(grouped)
-    [offices, discovered, files, staged, grouped, loaded] >> fail_if_any_task_failed()
+    chunks = plan_chunks(discovered)
+    staged = stage.expand_kwargs(chunks)
+    loaded = load(offices, chunks, staged)
+    [offices, discovered, chunks, staged, loaded] >> report()
 
 
 office_intake()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from _common import COMMON_DAG_KWARGS, IO_RETRIES, alert, home
-from airflow.sdk import dag, task
+from _common import COMMON_DAG_KWARGS, NO_RETRIES, RETRIES, TIMEOUTS, home, report_run, send_alert
+from airflow.sdk import dag, get_current_context, task
 
 from pcve import pipeline
 
@@ -15,67 +15,60 @@ office's `due_days` ago (`config/offices.yml`) and nothing was accepted for it.
 
 | task | calls | retries | pool |
 |---|---|---|---|
-| `find_overdue` | `pipeline.overdue(home, as_of=<logical date, Almaty>)` (reads the ledger and config, not the warehouse) | I/O backoff | – |
-| `alert_overdue` | the alert callback, when anything is overdue | I/O backoff | – |
+| `find_overdue` | `pipeline.overdue(home, as_of=<logical date, Almaty>)`: the ledger as it stood that day (files received by then), and config; not the warehouse | transient errors, backoff | – |
+| `notify_overdue` | one digest per office whose set of overdue periods changed since its last digest (`pcve.notify`), through the alert channels | transient errors, backoff | – |
+| `report` | one failure digest for the run, then fails it | none | – |
 
-**Alerting.** `PCVE_ALERT_CALLBACK` = dotted path of a function `f(subject, body)`; by
-default the alert is a WARNING in the task log plus an e-mail through Airflow's SMTP
-settings (`[smtp]` / `smtp_default`) to `PCVE_ALERT_EMAIL` (comma-separated) when set.
-The same callback receives every task failure of every pcve DAG (`on_failure_callback`).
+**Alerts.** `PCVE_ALERT_EMAIL` (recipients; Airflow's `SmtpNotifier` over the connection
+`PCVE_SMTP_CONN_ID`, default `smtp_default`) and/or `PCVE_ALERT_WEBHOOK_CONN` (an http
+connection; JSON is POSTed to it). With neither, the task fails saying so, unless
+`PCVE_ALERTS=log`. A failed send fails the task (retried with backoff) and the digest is sent
+again: what was sent is recorded in the home (`state/overdue_digests.json`) only after the send.
+The same set of overdue periods is never sent twice; an office that catches up is cleared.
 
-**Backfill.** The logical date is the "as of" day, so
-`airflow backfill create --dag-id submission_deadlines --from-date 2025-04-01 --to-date 2025-04-30`
-replays what was overdue on each day of April (alerts included).
+**Backfill.** `airflow backfill create --dag-id submission_deadlines --from-date 2025-04-01
+--to-date 2025-04-30` computes what was overdue on each of those days (the task's XCom) and
+sends nothing: a backfill is for looking back, not for alerting again.
 """
-
-
-MAX_PERIODS_LISTED = 12
-
-
-def _office(item: dict) -> str:
-    return str(item.get("office") or item.get("office_code") or "?")
-
-
-def _describe(items: list[dict]) -> list[str]:
-    """One line per office: how many periods are overdue, the oldest and the latest ones."""
-    lines = []
-    for office in sorted({_office(i) for i in items}):
-        mine = sorted((i for i in items if _office(i) == office), key=lambda i: str(i.get("period")))
-        shown = [f"{i.get('period')} (due {i.get('due') or i.get('due_date') or '?'}"
-                 + (f", {i['days_overdue']} days late)" if i.get("days_overdue") is not None else ")")
-                 for i in mine[-MAX_PERIODS_LISTED:]]
-        more = f" … and {len(mine) - MAX_PERIODS_LISTED} earlier" if len(mine) > MAX_PERIODS_LISTED else ""
-        lines.append(f"- {office}: {len(mine)} period(s) overdue: {', '.join(shown)}{more}")
-    return lines
 
 
 @dag(
     dag_id="submission_deadlines",
     schedule="0 9 * * *",
-    description="Daily: offices whose submission is past its due day, raised as an alert",
+    description="Daily: offices whose submission is past its due day, one digest per office when that changes",
     doc_md=DOC_MD,
     tags=["pcve", "deadlines", "alerts"],
     **COMMON_DAG_KWARGS,
 )
 def submission_deadlines():
-    @task(**IO_RETRIES, multiple_outputs=False)
-    def find_overdue(logical_date=None) -> list[dict]:
-        from pcve.periods import ALMATY_TZ
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"])
+    def find_overdue(logical_date=None) -> dict:
+        from pcve.periods import ALMATY_TZ, today_almaty
 
-        as_of = logical_date.astimezone(ALMATY_TZ).date().isoformat() if logical_date else None
-        return pipeline.overdue(home(), as_of=as_of)
+        as_of = (logical_date.astimezone(ALMATY_TZ).date() if logical_date else today_almaty()).isoformat()
+        return {"as_of": as_of, "overdue": pipeline.overdue(home(), as_of=as_of)}
 
-    @task(**IO_RETRIES, multiple_outputs=False)
-    def alert_overdue(overdue: list[dict]) -> int:
-        if not overdue:
-            return 0
-        offices = sorted({_office(i) for i in overdue})
-        subject = f"[pcve] {len(overdue)} overdue submission(s): {', '.join(offices)}"
-        body = "Submissions past their due day and not received:\n" + "\n".join(_describe(overdue))
-        alert(subject, body)
-        return len(overdue)
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"])
+    def notify_overdue(found: dict) -> dict:
+        from pcve.notify import mark_sent, overdue_digests
 
-    alert_overdue(find_overdue())
+        ctx = get_current_context()
+        run_type = getattr(ctx.get("dag_run"), "run_type", None)  # DagRunType.BACKFILL_JOB: value "backfill"
+        if str(getattr(run_type, "value", run_type) or "").lower() == "backfill":
+            return {"as_of": found["as_of"], "overdue": len(found["overdue"]), "sent": [], "backfill": True}
+        sent = []
+        for digest in overdue_digests(home(), found["overdue"], found["as_of"]):
+            if digest["subject"]:
+                send_alert(ctx, digest["subject"], digest["body"])  # raises: recorded only when sent
+                sent.append(digest["office"])
+            mark_sent(home(), digest)
+        return {"as_of": found["as_of"], "overdue": len(found["overdue"]), "sent": sent}
+
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
+    def report() -> None:
+        report_run(get_current_context())
+
+    notify_overdue(find_overdue()) >> report()
 
 
 submission_deadlines()

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from _common import COMMON_DAG_KWARGS, IO_RETRIES, WAREHOUSE, WRITER_POOL, home, office_asset
-from airflow.sdk import AssetAny, Param, dag, task
+from datetime import timedelta
+
+from _common import (
+    COMMON_DAG_KWARGS,
+    NO_RETRIES,
+    RETRIES,
+    TIMEOUTS,
+    WAREHOUSE,
+    WRITER_POOL,
+    deadline,
+    home,
+    office_asset,
+    report_run,
+)
+from airflow.sdk import AssetAny, Param, dag, get_current_context, task
 
 from pcve import pipeline
 
@@ -15,8 +28,13 @@ an `office_intake` run accepted at least one submission.
 
 | task | calls | retries | pool |
 |---|---|---|---|
-| `build` | `pipeline.build_warehouse(home, force)` — `dbt build` in-process; skipped when neither the raw layer nor the dbt project changed | I/O backoff | `pcve_warehouse_writer` |
-| `publish` | `pipeline.publish(home)` — atomically replaces `published/warehouse.duckdb` and the marts' Parquet | I/O backoff | `pcve_warehouse_writer` |
+| `build` | `pipeline.build_warehouse(home, force)` — `dbt build` in-process; skipped when neither the raw layer nor the dbt project changed | transient errors, backoff | `pcve_warehouse_writer` |
+| `publish` | `pipeline.publish(home)` — atomically replaces `published/warehouse.duckdb` and the marts' Parquet | transient errors, backoff | `pcve_warehouse_writer` |
+| `report` | one failure digest for the run, then fails it | none | – |
+
+A failed dbt test or model is permanent (`WarehouseBuildError`): no retry; a locked file or
+an I/O error retries with backoff. **Backfill:** none (asset-scheduled; a build is of the
+raw layer as it is). `pcve_maintenance` with `rebuild` rebuilds from the archive and ledger.
 
 `publish` updates the asset `pcve://warehouse/`, on which `ministry_extract` is scheduled
 (the extract itself writes only the periods whose inputs changed, so an event after a
@@ -53,18 +71,24 @@ from a manifest built in CI.
         "force": Param(False, type="boolean", title="Force",
                        description="Run dbt build even when neither the raw layer nor the project changed."),
     },
+    deadline=deadline("warehouse_build", timedelta(hours=2)),  # intake/build not finished in its window
     **COMMON_DAG_KWARGS,
 )
 def warehouse_build():
-    @task(**IO_RETRIES, multiple_outputs=False, pool=WRITER_POOL)
+    # A failed dbt test or model is a WarehouseBuildError (permanent): no retry, the digest says which node.
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["build"], pool=WRITER_POOL)
     def build(params=None) -> dict:
         return pipeline.build_warehouse(home(), force=bool((params or {}).get("force")))
 
-    @task(**IO_RETRIES, multiple_outputs=False, pool=WRITER_POOL, outlets=[WAREHOUSE])
+    @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["publish"], pool=WRITER_POOL, outlets=[WAREHOUSE])
     def publish() -> dict:
         return pipeline.publish(home())
 
-    build() >> publish()
+    @task(**NO_RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"], trigger_rule="all_done")
+    def report() -> None:
+        report_run(get_current_context())
+
+    build() >> publish() >> report()
 
 
 warehouse_build()

@@ -31,6 +31,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from pcve.errors import PermanentError, TransientError  # Airflow's retry policy reads these
 from pcve.periods import ALMATY_TZ
 
 log = logging.getLogger("pcve.sources")
@@ -43,11 +44,11 @@ class SourceError(RuntimeError):
     """An office's source could not be read or written (the office's files are left as they are)."""
 
 
-class SourceUnavailable(SourceError):
+class SourceUnavailable(SourceError, TransientError):
     """The source did not answer (network, server down, timeout): transient, try again later."""
 
 
-class SourceRefused(SourceError):
+class SourceRefused(SourceError, PermanentError):
     """The source answered but refused us (credentials, host key, permissions): fix the
     connection settings; retrying does not help."""
 

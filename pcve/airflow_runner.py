@@ -46,7 +46,9 @@ _DROP = ("AIRFLOW_CONFIG", "AIRFLOW__CORE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE
 
 
 class AirflowRunError(RuntimeError):
-    """An `airflow` command failed; the message carries the tail of its output."""
+    """An `airflow` command failed; the message carries the tail of its output, `output` all of it."""
+
+    output: str = ""
 
 
 def _home(home: str | os.PathLike) -> Path:
@@ -264,6 +266,8 @@ def dags_test(home: str | os.PathLike, dag_id: str, conf: dict | None = None,
     env = airflow_env(home)
     # dags test waits out retry delays in-process: fail fast instead (see dags/_common.py).
     env.setdefault("PCVE_TASK_RETRIES", "0")
+    # `dags test` crashes at the end of a successful run of a DAG with a DeadlineAlert (dags/_common.py)
+    env.setdefault("PCVE_DEADLINES", "off")
     args = ["dags", "test", dag_id]
     if logical_date:
         args.append(str(logical_date))
@@ -275,11 +279,13 @@ def dags_test(home: str | os.PathLike, dag_id: str, conf: dict | None = None,
     if proc.returncode != 0 or failed_task:
         what = f"failed (exit {proc.returncode})" if proc.returncode != 0 else "ran, but a task failed"
         summary = _failure_summary(output)
-        raise AirflowRunError(
+        err = AirflowRunError(
             f"`airflow dags test {dag_id}` {what} on {_home(home)}:\n"
             + (f"{summary}\n" if summary else "")
             + f"--- last lines of the output ---\n{_tail(proc, 40)}"
         )
+        err.output = output
+        raise err
     return proc
 
 

@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pcve.errors import TransientError
 
-class HomeLocked(RuntimeError):
-    """Another pipeline process is writing this home."""
+
+class HomeLocked(TransientError, RuntimeError):
+    """Another pipeline process is writing this home (transient: it ends)."""
 
 
 # Re-entrant within one process: run() holds the lock and calls steps that take it too.

@@ -30,14 +30,131 @@ def offices() -> list[str]:
 
 
 def discover(home: str | Path, office: str) -> list[dict]:
-    """New files in the office's source, in processing order (first seen, mtime, name)."""
+    """New files in the office's source, in processing order (first seen, mtime, name), as Airflow
+    may keep them: the name privacy-masked, no path; `file_id` finds the file again (stage_chunk)."""
+    from ingest.intake import discover as _discover
+    from ingest.privacy import mask
+
+    return [{"office": office, "file_id": _file_id(r), "name": mask(r["name"]), "mtime": r["mtime"],
+             "size": r["size"]} for r in _discover(home, office)]
+
+
+def _file_id(ref: dict) -> str:
+    """An opaque handle of a discovered file: the raw name never leaves the source's listing."""
+    import hashlib
+
+    key = f"{ref['office']}\0{ref['path']}\0{ref['mtime']}\0{ref['size']}"
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+CHUNK_FILES_ENV = "PCVE_INTAKE_CHUNK_FILES"  # files per staging task (Airflow), 200 by default
+MAX_CHUNKS_ENV = "PCVE_INTAKE_MAX_CHUNKS"  # staging tasks per run at most, 64 by default
+
+
+def plan_chunks(discovered: list[dict], chunk_files: int | None = None,
+                max_chunks: int | None = None) -> list[dict]:
+    """Cut each office's discovered files ([{"office", "files"}]) into chunks, in order: one staging
+    task per chunk. Chunks hold `chunk_files` files, more when the backlog would need more than
+    `max_chunks` tasks, so a run maps a bounded number of tasks whatever the backlog (Airflow's
+    `max_map_length` is 1,024)."""
+    import math
+    import os
+
+    size = max(1, chunk_files or int(os.getenv(CHUNK_FILES_ENV) or 200))
+    cap = max(1, max_chunks or int(os.getenv(MAX_CHUNKS_ENV) or 64))
+    counts = [n for d in discovered if d and (n := len(d.get("files") or []))]
+    while sum(math.ceil(n / size) for n in counts) > max(cap, len(counts)):
+        size = math.ceil(size * 1.25)  # one chunk per office at worst: the count of offices bounds it
+    out = []
+    for d in discovered:
+        files = (d or {}).get("files") or []
+        k = math.ceil(len(files) / size)
+        for i in range(k):
+            part = files[i * size:(i + 1) * size]
+            out.append({"office": d["office"], "chunk": i, "of": k, "refs": part,
+                        "label": f"{d['office']} {i + 1}/{k} ({len(part)} files)"})
+    return out
+
+
+def stage_chunk(home: str | Path, office: str, refs: list[dict]) -> list[dict]:
+    """Archive, parse and validate one chunk of an office's files (GX batched per form); writes
+    nothing to the warehouse. Results in the refs' order, each with its `file_id`; a file gone
+    from the source since discovery comes back as {"file_id", "vanished": True}."""
+    from ingest.intake import INTAKE_CHUNK, stage_files
     from ingest.intake import discover as _discover
 
-    return _discover(home, office)
+    listing = {_file_id(r): r for r in _discover(home, office)}
+    out: list[dict] = []
+    batch: list[tuple[str, dict]] = []
+
+    def flush():
+        if batch:
+            staged = stage_files(home, [r for _, r in batch])
+            out.extend({**s, "file_id": fid} for (fid, _), s in zip(batch, staged, strict=True))
+            batch.clear()
+
+    for ref in refs:
+        real = listing.get(ref["file_id"])
+        if real is None:
+            flush()
+            out.append({"file_id": ref["file_id"], "name": ref["name"], "vanished": True})
+            continue
+        batch.append((ref["file_id"], real))
+        if len(batch) >= INTAKE_CHUNK:  # bounded memory within a large chunk
+            flush()
+    flush()
+    return out
+
+
+def load_chunks(home: str | Path, offices: list[str], plan: list[dict], staged: list[dict]) -> dict:
+    """Decide and load the staged chunks of every office, offices in the given order, in one
+    transaction (`load_all`). `staged`: [{"office", "chunk", "staged"}] of the chunks that staged;
+    a chunk of `plan` missing there failed, and it and its office's later chunks are held back:
+    they are staged again by the next run (nothing is lost, and no later file of an office is
+    ever decided before an earlier one, which would make it the older submission)."""
+    got = {(s["office"], s["chunk"]): s["staged"] for s in staged or [] if s}
+    grouped: list[dict] = []
+    held_back: dict[str, dict] = {}
+    for office in offices:
+        chunks = sorted((c for c in plan or [] if c["office"] == office), key=lambda c: c["chunk"])
+        items: list[dict] = []
+        for c in chunks:
+            results = got.get((office, c["chunk"]))
+            failed_at = None if results is None else next(
+                (i for i, r in enumerate(results) if r.get("failed")), None)
+            if results is not None and failed_at is None:
+                items.extend(r for r in results if not r.get("vanished"))
+                continue
+            if results is not None:  # a file of the chunk failed on its own: the ones before it load
+                items.extend(r for r in results[:failed_at] if not r.get("vanished"))
+                _drop_staged(results[failed_at:])
+            first = failed_at or 0
+            later = [c2 for c2 in chunks if c2["chunk"] > c["chunk"]]
+            for c2 in later:  # staged, but must wait behind the failed file
+                _drop_staged(got.get((office, c2["chunk"])) or [])
+            held_back[office] = {
+                "files": len(c["refs"]) - first + sum(len(c2["refs"]) for c2 in later),
+                "reason": f"chunk {c['chunk'] + 1}/{c['of']} failed to stage"
+                          + (f" at its file {first + 1} ({c['refs'][first]['name']})" if results is not None else ""),
+                "next": "they are staged again by the next run, in order",
+            }
+            log.warning("%s: %d file(s) held back: %s", office, held_back[office]["files"],
+                        held_back[office]["reason"])
+            break
+        grouped.append({"office": office, "staged": items})
+    summaries = load_all(home, grouped)
+    return {"offices": summaries, "held_back": held_back,
+            "accepted": sum(len(s.get("accepted") or []) for s in summaries.values())}
+
+
+def _drop_staged(results: list[dict]) -> None:
+    for r in results:
+        if r.get("staged"):
+            Path(r["staged"]).unlink(missing_ok=True)
 
 
 def stage(home: str | Path, file_ref: dict) -> dict:
-    """Archive, parse and validate one file; writes nothing to the warehouse."""
+    """Archive, parse and validate one file (a raw discovery ref); writes nothing to the warehouse."""
     from ingest.intake import stage_files
 
     return stage_files(home, [file_ref])[0]
@@ -93,6 +210,92 @@ def export(home: str | Path, periods: list[str] | None = None, profile: str = "m
     from exports.extract import write_extracts
 
     return write_extracts(home, periods=periods, profile=profile, out=out, provisional=provisional)
+
+
+def extract_periods(requested: list[str]) -> list[str]:
+    """The extract periods of a request: a quarter is itself, a year is itself and its four
+    quarters. Months have no ministry extract: a ConfigError says so (no silent no-op)."""
+    from pcve.errors import ConfigError
+    from pcve.periods import Period, parse_period
+
+    out: list[str] = []
+    for text in requested:
+        try:
+            p = parse_period(str(text))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        if p.kind == "month":
+            raise ConfigError(f"{text!r} is a month: extracts are per quarter and year "
+                              f"(ask for {p.quarter().token} or {p.year})")
+        for q in [p] + ([Period("quarter", p.year, n) for n in range(1, 5)] if p.kind == "year" else []):
+            if q.token not in out:
+                out.append(q.token)
+    return out
+
+
+MAINTENANCE_ACTIONS = ("requeue", "void", "re-export", "rebuild")
+
+
+def maintain(home: str | Path, action: str, office: str | None = None, periods: list[str] | None = None,
+             reason: str = "") -> dict:
+    """An engineer's lever on one office's periods (the `pcve_maintenance` DAG):
+
+    - requeue: process again the latest quarantined file of each period (after a pipeline fix);
+    - void: withdraw each period's current accepted submission (a reason is required);
+    - re-export: write the extracts of those periods again (a month means its quarter and year);
+    - rebuild: rebuild the warehouse from the archive and the ledger (office and periods unused).
+
+    Returns a summary with `changed_offices`: the offices whose raw layer changed (their assets
+    are emitted, so warehouse_build and then ministry_extract follow)."""
+    from pcve.errors import ConfigError
+    from pcve.periods import parse_period
+
+    if action not in MAINTENANCE_ACTIONS:
+        raise ConfigError(f"unknown action {action!r}; one of {', '.join(MAINTENANCE_ACTIONS)}")
+    if action == "rebuild":
+        return {"action": action, "result": rebuild(home), "changed_offices": []}
+    if office not in offices():
+        raise ConfigError(f"unknown office {office!r}; configured: {offices()}")
+    try:
+        wanted = [parse_period(p) for p in periods or []]
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if not wanted:
+        raise ConfigError(f"{action} needs at least one period")
+    if action == "re-export":
+        tokens = [p.token for p in wanted if p.kind != "month"]
+        tokens += [t for p in wanted if p.kind == "month" for t in (p.quarter().token, str(p.year))]
+        return {"action": action, "result": export(home, periods=extract_periods(tokens)), "changed_offices": []}
+    if action == "void" and not reason.strip():
+        raise ConfigError("void needs a reason (it is kept in the ledger)")
+    from ingest.intake import requeue, void
+    from ingest.ledger import LedgerState
+    from pcve.home import Home
+    from pcve.status import effective_status
+
+    h = Home.at(home)
+    state = LedgerState.load(h.ledger)
+    eff = effective_status(state)
+    tokens = {p.token for p in wanted}
+    mine = sorted((s for s in state.submissions.values() if s.office == office and s.period in tokens),
+                  key=lambda s: s.seq)
+    done, nothing = [], []
+    for token in sorted(tokens):
+        subs = [s for s in mine if s.period == token]
+        if action == "void":
+            targets = [s for s in subs if eff[s.submission_id] == "accepted"]
+            for s in targets:
+                done.append(void(h.root, s.submission_id, reason=reason))
+        else:
+            targets = [s for s in subs if s.status == "rejected" and s.quarantine_path][-1:]
+            for s in targets:
+                r = requeue(h.root, h.root / s.quarantine_path)
+                done.append({"requeued": r["requeued"], "accepted": len(r.get("accepted") or []),
+                             "rejected": len(r.get("rejected") or [])})
+        if not targets:
+            nothing.append(token)
+    return {"action": action, "office": office, "done": done, "nothing_to_do": nothing,
+            "changed_offices": [office] if done else []}
 
 
 def overdue(home: str | Path, as_of: str | None = None) -> list[dict]:

@@ -40,11 +40,17 @@ def effective_status(state: LedgerState) -> dict[str, str]:
     return out
 
 
-def status(home, as_of: date | None = None) -> dict:
+def status(home, as_of: date | None = None, received_by: date | None = None) -> dict:
+    """received_by: only submissions received on or before that day count (the ledger as it
+    stood then: a report for a past day must not see files that arrived later)."""
     h = Home.at(home)
     cfg = load_config()
     as_of = as_of or today_almaty()
     state = LedgerState.load(h.ledger)
+    if received_by is not None:
+        last = received_by.isoformat()
+        state.submissions = {sid: s for sid, s in state.submissions.items()
+                             if (s.received_at or "")[:10] <= last}
     eff = effective_status(state)
     report: dict = {"home": str(h.root), "as_of": as_of.isoformat(), "offices": {}}
     for code, office in sorted(cfg.offices.items()):
@@ -78,8 +84,9 @@ def status(home, as_of: date | None = None) -> dict:
 
 
 def overdue(home, as_of: str | None = None) -> list[dict]:
+    """What was overdue on as_of (default today), from the files received by then."""
     d = date.fromisoformat(as_of) if as_of else today_almaty()
-    rep = status(home, as_of=d)
+    rep = status(home, as_of=d, received_by=d)
     out = []
     for code, o in rep["offices"].items():
         for m in o["missing"]:

@@ -30,6 +30,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pcve import db
+from pcve.errors import PermanentError
 from pcve.faults import checkpoint
 from pcve.faults import enabled as faults_enabled
 from pcve.home import Home
@@ -48,8 +49,9 @@ _MARTS = ("mart_indicator_values", "mart_submission_completeness")
 _DBT_INVOCATION = threading.Lock()
 
 
-class WarehouseBuildError(RuntimeError):
-    """`dbt build` (or another dbt command) failed; the message names the failing nodes."""
+class WarehouseBuildError(PermanentError, RuntimeError):
+    """`dbt build` (or another dbt command) failed; the message names the failing nodes.
+    Permanent: a failed test or model fails the same way again (an out-of-memory build needs a knob)."""
 
     def __init__(self, message: str, failed: list[str] | None = None):
         super().__init__(message)
