@@ -136,7 +136,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
             except Exception as exc:  # unreadable now: nothing of it is known, tried next run
                 log.warning("%s: could not fetch %r (%s): held for the next run", ref["office"],
                             _record_name(ref["name"]), type(exc).__name__)
-                results[n] = {**_ref_summary(ref), "held": f"fetch failed: {type(exc).__name__}"}
+                results[n] = {**_ref_summary(ref), "held": f"fetch failed: {type(exc).__name__}", "failed": True}
                 if progress:
                     progress(1)
                 continue
