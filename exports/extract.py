@@ -251,6 +251,9 @@ def _received(ts) -> str:
         return ""
     if hasattr(ts, "tzinfo") and ts.tzinfo is None:
         ts = ts.replace(tzinfo=ALMATY_TZ)
+    elif hasattr(ts, "astimezone"):
+        # timestamptz comes back in the session's zone: shown as Almaty time, as before
+        ts = ts.astimezone(ALMATY_TZ)
     return ts.isoformat()
 
 

@@ -166,7 +166,9 @@ final as (
         indicators.unit,
         cast(combined.numerator as bigint) as numerator,
         cast(combined.denominator as bigint) as denominator,
-        cast(combined.value as decimal(20, 1)) as value
+        cast(combined.value as decimal(20, 1)) as value,
+        -- counts as an integer for analysts (value stays decimal: the extracts read it)
+        case when indicators.unit <> 'percent' then cast(combined.numerator as bigint) end as count_value
     from combined
     inner join indicators
         on combined.indicator_code = indicators.indicator_code
