@@ -224,6 +224,7 @@ def test_mart_columns_are_the_contract(built_home):
         ("territory_level", "VARCHAR"), ("period_id", "VARCHAR"), ("period_kind", "VARCHAR"),
         ("period_start", "DATE"), ("period_end", "DATE"), ("unit", "VARCHAR"),
         ("numerator", "BIGINT"), ("denominator", "BIGINT"), ("value", "DECIMAL(20,1)"),
+        ("count_value", "BIGINT"),
     ]
     cols = q(home, "select column_name from information_schema.columns where table_schema = 'main' "
                    "and table_name = 'mart_submission_completeness' order by ordinal_position")
