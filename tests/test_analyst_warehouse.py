@@ -5,6 +5,7 @@ their zone."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import duckdb
@@ -100,3 +101,29 @@ def test_received_at_has_its_zone(snapshot):
                          "where submission_id = 'S000002'").fetchone()
     assert utc == "2025-02-14 05:00:00+00"
     assert con.execute("select days_late from main.fct_submissions where submission_id = 'S000002'").fetchone() == (4,)
+
+
+PERIOD_STYLE = {"month": r"^\d{4}-\d{2}$", "quarter": r"^\d{4}-Q[1-4]$", "year": r"^\d{4}$"}
+
+
+def test_one_period_style_beside_the_dhis2_id(snapshot):
+    """`period` is written as `pcve status` and missing_periods write it (2025-01, 2025-Q1, 2025) in
+    every mart and fact; period_id stays the DHIS2 id the extracts key on, sdmx_period_id the SDMX one."""
+    con = snapshot
+    for table in ("mart_indicator_values", "mart_submission_completeness"):
+        rows = con.execute(f"select distinct p.period_kind, m.period_id, m.period, m.sdmx_period_id, "
+                           f"p.dhis2_period_id, p.period_token, p.sdmx_period_id from main.{table} m "
+                           f"join main.dim_period p using (period_id)").fetchall()
+        assert {r[0] for r in rows} == {"month", "quarter", "year"}, table
+        for kind, pid, period, sdmx, dhis2, token, dim_sdmx in rows:
+            assert re.match(PERIOD_STYLE[kind], period), (table, period)
+            assert (pid, period, sdmx) == (dhis2, token, dim_sdmx)
+    missing = con.execute("select missing_periods from main.mart_submission_completeness "
+                          "where missing_periods <> ''").fetchall()
+    tokens = {t for (m,) in missing for t in m.split(",")}
+    assert tokens and all(re.match(PERIOD_STYLE["month"], t) or re.match(PERIOD_STYLE["quarter"], t) for t in tokens)
+    for table in ("fct_outreach", "fct_rehabilitation", "fct_events", "fct_commission_activity"):
+        bad = con.execute(f"select f.period_id, f.period from main.{table} f left join main.dim_period p "
+                          f"using (period_id) where f.period is distinct from p.period_token").fetchall()
+        assert bad == [], table
+        assert con.execute(f"select count(*) from main.{table} where period is not null").fetchone()[0] > 0
