@@ -147,6 +147,10 @@ def _read_warehouse(path: Path, target=None) -> _Warehouse:
                                f"(run dbt build first): {exc}") from exc
     finally:
         con.close()
+    # fct_submissions.received_at has its zone (timestamptz), which each driver returns in its own
+    # tzinfo: the Almaty wall time raw keeps, so input keys and files match on every target
+    for rec in (*subs, *versions, *statuses):
+        rec["received_at"] = _almaty_wall(rec["received_at"])
 
     roots = {o: r["root_kato"] for o, r in offices.items()}
     rows: dict[str, list[Row]] = {}
@@ -246,11 +250,20 @@ def _within(token: str, period: Period) -> bool:
     return period.start <= p.start and p.end <= period.end
 
 
+def _almaty_wall(ts):
+    """An aware datetime as the naive Asia/Almaty wall time; anything else unchanged."""
+    if getattr(ts, "tzinfo", None) is not None:
+        return ts.astimezone(ALMATY_TZ).replace(tzinfo=None)
+    return ts
+
+
 def _received(ts) -> str:
     if ts is None:
         return ""
     if hasattr(ts, "tzinfo") and ts.tzinfo is None:
         ts = ts.replace(tzinfo=ALMATY_TZ)
+    elif hasattr(ts, "astimezone"):
+        ts = ts.astimezone(ALMATY_TZ)
     return ts.isoformat()
 
 

@@ -15,6 +15,7 @@ final as (
         events.office_code,
         events.kato,
         months.period_id,
+        months.token as period,
         events.submission_period_id,
         events.event_date,
         events.event_type as event_type_code,

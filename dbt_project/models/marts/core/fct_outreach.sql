@@ -15,6 +15,7 @@ final as (
         outreach.office_code,
         outreach.kato,
         months.period_id,
+        months.token as period,
         outreach.submission_period_id,
         outreach.month_start,
         outreach.direction as direction_code,

@@ -15,6 +15,7 @@ final as (
         rehabilitation.office_code,
         rehabilitation.kato,
         months.period_id,
+        months.token as period,
         rehabilitation.submission_period_id,
         rehabilitation.month_start,
         rehabilitation.provider as provider_code,

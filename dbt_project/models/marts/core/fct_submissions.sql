@@ -74,26 +74,29 @@ final as (
         with_due.submission_scope as scope,
         with_due.file_name,
         with_due.file_sha256 as sha256,
-        with_due.received_at,
+        -- stored with its zone: raw keeps Asia/Almaty wall time (portable `timestamp`), here the instant
+        {{ pcve.local_to_tz('with_due.received_at') }} as received_at,
+        with_due.received_at as received_at_local,
         with_due.status as ingest_status,
         case
             when with_due.status = 'accepted' and not with_due.is_current then 'superseded'
             else with_due.status
         end as status,
         with_due.is_current,
-        with_due.current_form_count,
-        with_due.error_count,
-        with_due.warning_count,
-        coalesce(issue_counts.located_error_count, 0) as located_error_count,
-        coalesce(issue_counts.located_warning_count, 0) as located_warning_count,
-        coalesce(validation_counts.expectations_run, 0) as expectations_run,
-        coalesce(validation_counts.expectations_failed, 0) as expectations_failed,
+        -- counts as bigint: sum() gives HUGEINT on DuckDB and numeric on PostgreSQL
+        cast(with_due.current_form_count as bigint) as current_form_count,
+        cast(with_due.error_count as bigint) as error_count,
+        cast(with_due.warning_count as bigint) as warning_count,
+        cast(coalesce(issue_counts.located_error_count, 0) as bigint) as located_error_count,
+        cast(coalesce(issue_counts.located_warning_count, 0) as bigint) as located_warning_count,
+        cast(coalesce(validation_counts.expectations_run, 0) as bigint) as expectations_run,
+        cast(coalesce(validation_counts.expectations_failed, 0) as bigint) as expectations_failed,
         with_due.due_date,
         case
             when with_due.due_date is null then null
             when cast(with_due.received_at as date) > with_due.due_date
-                then {{ dbt.datediff('with_due.due_date', 'cast(with_due.received_at as date)', 'day') }}
-            else 0
+                then cast({{ dbt.datediff('with_due.due_date', 'cast(with_due.received_at as date)', 'day') }} as bigint)
+            else cast(0 as bigint)
         end as days_late,
         coalesce(cast(with_due.received_at as date) > with_due.due_date, false) as is_late
     from with_due

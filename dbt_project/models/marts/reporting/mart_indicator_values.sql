@@ -166,10 +166,18 @@ final as (
         indicators.unit,
         cast(combined.numerator as bigint) as numerator,
         cast(combined.denominator as bigint) as denominator,
-        cast(combined.value as decimal(20, 1)) as value
+        cast(combined.value as decimal(20, 1)) as value,
+        -- counts as an integer for analysts (value stays decimal: the extracts read it)
+        case when indicators.unit <> 'percent' then cast(combined.numerator as bigint) end as count_value,
+        -- the analysts' period id (2025-01, 2025-Q1, 2025) as in status and missing_periods; period_id
+        -- stays the DHIS2 form the extracts key on
+        periods.token as period,
+        periods.sdmx_id as sdmx_period_id
     from combined
     inner join indicators
         on combined.indicator_code = indicators.indicator_code
+    left join periods
+        on combined.period_id = periods.period_id
 )
 
 select * from final

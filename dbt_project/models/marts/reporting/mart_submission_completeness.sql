@@ -87,17 +87,21 @@ final as (
         candidate_periods.office_code,
         candidate_periods.period_id,
         candidate_periods.period_kind,
-        cast(coverage.expected_submissions as integer) as expected_submissions,
-        cast(coverage.accepted_submissions as integer) as accepted_submissions,
+        cast(coverage.expected_submissions as bigint) as expected_submissions,
+        cast(coverage.accepted_submissions as bigint) as accepted_submissions,
         (coverage.accepted_submissions = coverage.expected_submissions) as is_complete,
         cast(coalesce(coverage.missing_periods, '') as varchar) as missing_periods,
         cast({{ dbt.dateadd('day', 'candidate_periods.due_days', 'candidate_periods.end_date') }} as date) as due_date,
         candidate_periods.end_date as period_end,
-        candidate_periods.reports_from_date
+        candidate_periods.reports_from_date,
+        periods.token as period,
+        periods.sdmx_id as sdmx_period_id
     from candidate_periods
     inner join coverage
         on candidate_periods.office_code = coverage.office_code
         and candidate_periods.period_id = coverage.period_id
+    left join periods
+        on candidate_periods.period_id = periods.period_id
 )
 
 select
@@ -109,7 +113,10 @@ select
     is_complete,
     missing_periods,
     due_date,
-    (not is_complete and {{ as_of_date() }} > due_date) as is_overdue
+    (not is_complete and {{ as_of_date() }} > due_date) as is_overdue,
+    -- the analysts' period id, the style of missing_periods; period_id stays the DHIS2 form
+    period,
+    sdmx_period_id
 from final
 where period_end >= reports_from_date
     or is_complete
