@@ -44,7 +44,7 @@ from tests.reliability import (
 
 # Chain A: kills during intake (reading, staging, loading, deciding).
 # Each run resumes what the one before left. Files in processing order: almaty 01, 02, 03,
-# "almaty report" (rejected), "02 copy" (duplicate), then turkistan Q1 (20 sheets in all).
+# "almaty_2017-04 report" (rejected), "02 copy" (duplicate), then turkistan Q1 (20 sheets in all).
 CHAIN_INTAKE = [
     ("read.sheet:7", "reading the 3rd file (calamine, sheet by sheet)"),
     ("stage.fetched:2", "2nd file copied from the source, not yet archived"),
