@@ -9,16 +9,13 @@ takes minutes, a crash inside calamine's native code), it happens in a child pro
 - a child that dies or is killed is replaced and its file ends *rejected* with a located reason
   (`too_large`, `too_slow`, `internal_error` naming the stage): the other files go on.
 
-Children are kept for the whole batch (starting one costs milliseconds a file otherwise) and come
-from a fork server: a small clean process started once, with the reader imported. Not forked from
-this process: a child forked from a process that has freed much memory could reuse that memory
-without growing its address space, and the limit would not hold.
+Children are kept for the whole batch and are plain subprocesses of a clean interpreter (see
+`_context` for why not multiprocessing's fork, fork server or spawn).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import time
@@ -200,18 +197,12 @@ class _Worker:
 
 
 def _context():
-    import sys
-
-    if multiprocessing.current_process().daemon:
-        return None  # no multiprocessing children here: plain subprocesses (_Popen)
-    main = getattr(sys.modules.get("__main__"), "__file__", None)
-    if not main or not os.path.exists(main):
-        return None  # a fork server re-imports __main__ by its path: none here (stdin, a REPL)
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["ingest.sandbox"])
-        return ctx
-    return multiprocessing.get_context("spawn")
+    """Children are plain subprocesses (`python -m ingest.sandbox`, ~0.15 s to start): a clean
+    interpreter whatever this process is. Not multiprocessing's: a forked child could reuse this
+    process's freed heap without growing its address space (the memory limit would not hold), a
+    fork server or spawn re-imports __main__ (an Airflow task's `airflow` script fails there), and
+    a daemonic process (a Celery prefork task) may not have multiprocessing children at all."""
+    return None
 
 
 def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, config_dir: str | None = None,

@@ -95,7 +95,8 @@ def _block_staging(home: Path, office: str, path: Path) -> Path:
     from ingest import intake
 
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    blocker = intake._staged_path(Home.at(home), office, sha, intake._record_name(path.name)).with_suffix(".tmp")
+    # the staged JSON's own path (its temporary file has a unique name, issue 13): renaming onto it fails
+    blocker = intake._staged_path(Home.at(home), office, sha, intake._record_name(path.name))
     blocker.mkdir(parents=True)
     return blocker
 
