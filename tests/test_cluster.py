@@ -116,6 +116,8 @@ def cluster(tmp_path_factory, inbox_files):
         "PCVE_TRIGGER_LOG_PORT": str(free_port(port + 710)),
         "PCVE_TASK_RETRIES": "1",
         "PCVE_DATA_DOCS": "off",
+        # one file a staging chunk: six mapped stage tasks for the two workers to share
+        "PCVE_INTAKE_CHUNK_FILES": "1",
     })
     url = os.getenv("PCVE_TEST_POSTGRES") or subprocess.run(
         ["bash", "scripts/start-postgres.sh"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
@@ -216,7 +218,8 @@ def test_the_cluster_runs_the_pipeline_and_writes_the_embedded_runs_extracts(clu
         _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
         assert not mismatch and not errors, (period, mismatch, errors)
 
-    # The mapped parse tasks ran on both workers; the warehouse writers one at a time (the pool).
+    # The mapped staging tasks (one file a chunk here) ran on both workers; the warehouse writers
+    # one at a time (the pool).
     tis = {dag_id: _task_instances(api, dag_id, r["dag_run_id"])
            for dag_id, r in (("office_intake", intake), ("warehouse_build", build), ("ministry_extract", extract))}
     stage = [t for t in tis["office_intake"] if t["task_id"] == "stage"]
