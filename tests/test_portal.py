@@ -411,7 +411,9 @@ def test_every_rule_has_an_english_text():
 # ---------------------------------------------------------------- submit, receipt, Airflow
 def test_next_intake_follows_the_dag_schedule():
     dag = (Path(__file__).resolve().parents[1] / "dags" / "office_intake.py").read_text(encoding="utf-8")
-    assert re.search(r'dag_id="office_intake",\s*schedule="([^"]+)"', dag)[1] == S.INTAKE_SCHEDULE
+    # one setting for both: PCVE_INTAKE_SCHEDULE, with the same default
+    assert re.search(r'os\.getenv\("PCVE_INTAKE_SCHEDULE", "([^"]+)"\)', dag)[1] == S.INTAKE_SCHEDULE
+    assert S.next_intake(schedule="none") is None
     at = datetime(2026, 12, 4, 7, 0, tzinfo=ALMATY_TZ)
     assert S.next_intake(at, "0 6 * * *") == datetime(2026, 12, 5, 6, 0, tzinfo=ALMATY_TZ)
     assert S.next_intake(at.replace(hour=5), "0 6 * * *") == datetime(2026, 12, 4, 6, 0, tzinfo=ALMATY_TZ)

@@ -405,7 +405,8 @@ def create_app(settings: Settings) -> FastAPI:
             except Exception as exc:  # the file is in the source: the scheduled intake reads it anyway
                 receipt["airflow_error"] = S.airflow_error(exc)
                 log.warning("portal: could not trigger office_intake: %s", receipt["airflow_error"])
-        receipt["next_intake"] = S.next_intake().isoformat()
+        nxt = S.next_intake()
+        receipt["next_intake"] = nxt.isoformat() if nxt else None
         _append_receipt(home.root, receipt)
         uploads.remove(code, uid)
         log.info("portal: %s submitted %r for %s (%d error(s) at check)", user.name, placed, code,

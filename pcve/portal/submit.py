@@ -162,10 +162,13 @@ def place_in_source(location: str, name: str, src: Path) -> str:
     raise FileExistsError(f"999 files named like {name!r} already in the source")
 
 
-def next_intake(now: datetime | None = None, schedule: str = INTAKE_SCHEDULE) -> datetime:
-    """When office_intake next runs on its schedule (Asia/Almaty, like the DAGs)."""
+def next_intake(now: datetime | None = None, schedule: str = INTAKE_SCHEDULE) -> datetime | None:
+    """When office_intake next runs on its schedule (Asia/Almaty, like the DAGs); None when it has
+    none (PCVE_INTAKE_SCHEDULE=none: intake is triggered from outside)."""
     from croniter import croniter
 
+    if schedule.strip().lower() in ("", "none"):
+        return None
     now = (now or datetime.now(ALMATY_TZ)).astimezone(ALMATY_TZ)
     return croniter(schedule, now).get_next(datetime)
 
