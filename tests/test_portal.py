@@ -11,7 +11,6 @@ import http.server
 import json
 import logging
 import re
-import socket
 import stat
 import threading
 from datetime import datetime
@@ -34,6 +33,7 @@ from pcve.portal import submit as S
 from pcve.portal.accounts import Accounts
 from pcve.portal.app import COOKIE, Settings, create_app
 from pcve.portal.texts import UI
+from tests.servers import free_port
 from tests.workbooks import EVENTS_KK, outreach_sheet, write_xlsx
 
 PASSWORDS = {"alma": "almaty-password-1", "turk": "turkistan-password-1", "eng": "engineer-password-1",
@@ -419,15 +419,6 @@ def test_next_intake_follows_the_dag_schedule():
     assert S.next_intake(at.replace(hour=5), "0 6 * * *") == datetime(2026, 12, 4, 6, 0, tzinfo=ALMATY_TZ)
 
 
-def _free_port() -> int:
-    for port in range(38900, 38999):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 38900-38998")
 
 
 class _FakeAirflow(http.server.BaseHTTPRequestHandler):
@@ -455,7 +446,7 @@ class _FakeAirflow(http.server.BaseHTTPRequestHandler):
 
 
 def test_submit_triggers_office_intake_through_the_airflow_rest_api(portal, tmp_path):
-    port = _free_port()
+    port = free_port(38900, 99)
     server = http.server.HTTPServer(("127.0.0.1", port), _FakeAirflow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 
 from ingest.messages import MESSAGES
 from pcve import pipeline
+from tests.servers import free_port
 from tests.workbooks import outreach_sheet, write_xlsx
 
 pytestmark = pytest.mark.e2e
@@ -39,15 +39,6 @@ def _binary(name: str) -> str:
     return found
 
 
-def _free_port(first: int = 38000, last: int = 38899) -> int:
-    for port in range(first, last):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {first}-{last}")
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +49,7 @@ def server(tmp_path_factory):
     added = subprocess.run([*pcve, "portal", "add-user", "clerk", "--office", "almaty", "--home", str(home)],
                            input=PASSWORD + "\n", capture_output=True, text=True, env=env, cwd=REPO)
     assert added.returncode == 0, added.stderr
-    port = _free_port()
+    port = free_port(38000, 900)
     log = home / "portal.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([*pcve, "serve", "--home", str(home), "--port", str(port)], stdout=out,
