@@ -10,7 +10,7 @@ takes minutes, a crash inside calamine's native code), it happens in a child pro
   (`too_large`, `too_slow`, `internal_error` naming the stage): the other files go on.
 
 Children are kept for the whole batch and are plain subprocesses of a clean interpreter (see
-`_context` for why not multiprocessing's fork, fork server or spawn).
+`_Popen` for why not multiprocessing's fork, fork server or spawn).
 """
 
 from __future__ import annotations
@@ -100,8 +100,11 @@ def rejected(office: str, name: str, rule: str, detail: str) -> ParsedFile:
 
 
 class _Popen:
-    """A child started as a plain subprocess (`python -m ingest.sandbox`), for a parent that may not
-    have multiprocessing children: a daemonic process, such as a Celery prefork worker's task."""
+    """A child started as a plain subprocess (`python -m ingest.sandbox`, ~0.15 s to start): a clean
+    interpreter whatever this process is. Not multiprocessing's: a forked child could reuse this
+    process's freed heap without growing its address space (the memory limit would not hold), a
+    fork server or spawn re-imports __main__ (an Airflow task's `airflow` script fails there), and
+    a daemonic process (a Celery prefork task) may not have multiprocessing children at all."""
 
     def __init__(self, config_dir: str, limits: Limits):
         import pickle
@@ -158,15 +161,9 @@ class _Duplex:
 
 
 class _Worker:
-    def __init__(self, ctx, config_dir: str, limits: Limits):
-        if ctx is None:
-            self.proc = _Popen(config_dir, limits)
-            self.conn = self.proc.conn
-        else:
-            self.conn, child_conn = ctx.Pipe(duplex=True)
-            self.proc = ctx.Process(target=_child, args=(child_conn, config_dir, limits), daemon=True)
-            self.proc.start()
-            child_conn.close()
+    def __init__(self, config_dir: str, limits: Limits):
+        self.proc = _Popen(config_dir, limits)
+        self.conn = self.proc.conn
         self.job: tuple[int, Job] | None = None
         self.deadline = 0.0
 
@@ -196,15 +193,6 @@ class _Worker:
         self.conn.close()
 
 
-def _context():
-    """Children are plain subprocesses (`python -m ingest.sandbox`, ~0.15 s to start): a clean
-    interpreter whatever this process is. Not multiprocessing's: a forked child could reuse this
-    process's freed heap without growing its address space (the memory limit would not hold), a
-    fork server or spawn re-imports __main__ (an Airflow task's `airflow` script fails there), and
-    a daemonic process (a Celery prefork task) may not have multiprocessing children at all."""
-    return None
-
-
 def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, config_dir: str | None = None,
                     ) -> Iterator[ParsedFile]:
     """ParsedFiles in the jobs' order, each read and parsed in a child process under `limits`."""
@@ -214,10 +202,9 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
     jobs = list(jobs)
     if not jobs:
         return
-    ctx = _context()
     pending = deque(enumerate(jobs))
     done: dict[int, ParsedFile] = {}
-    pool = [_Worker(ctx, config_dir, limits) for _ in range(max(1, min(workers, len(jobs))))]
+    pool = [_Worker(config_dir, limits) for _ in range(max(1, min(workers, len(jobs))))]
     next_out = 0
     try:
         while next_out < len(jobs):
@@ -226,7 +213,7 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
                     n, job = pending.popleft()
                     if not w.give(n, job, limits.seconds):  # a child that died idle: replaced
                         w.kill()
-                        pool[i] = w = _Worker(ctx, config_dir, limits)
+                        pool[i] = w = _Worker(config_dir, limits)
                         w.give(n, job, limits.seconds)
             busy = [w for w in pool if w.job is not None]
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic()) if busy else 0.0
@@ -255,7 +242,7 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
                 else:
                     continue
                 w.kill()
-                pool[i] = _Worker(ctx, config_dir, limits)
+                pool[i] = _Worker(config_dir, limits)
             while next_out in done:
                 yield done.pop(next_out)
                 next_out += 1
