@@ -348,6 +348,20 @@ def _select(wh: _Warehouse, periods: list[str] | None, summary: dict, base: Path
                                              "left in place"})
         return complete
     out = []
+    for p in _asked_periods(periods, summary):
+        if p.dhis2 not in complete:
+            missing = {m["office_code"]: m["missing"] for m in _left_out(wh, p.dhis2, []) if m["missing"]}
+            summary["skipped"].append({"period": p.dhis2, "reason": "no office is complete",
+                                       "missing": missing})
+            continue
+        if p.dhis2 not in out:
+            out.append(p.dhis2)
+    return sorted(out, key=_period_sort)
+
+
+def _asked_periods(periods, summary: dict):
+    """The periods asked for, parsed; what cannot be exported (not a period, a month) goes to
+    summary["skipped"] with its reason."""
     for text in periods:
         try:
             p = parse_period(str(text))
@@ -358,14 +372,7 @@ def _select(wh: _Warehouse, periods: list[str] | None, summary: dict, base: Path
             summary["skipped"].append({"period": p.dhis2, "reason": "months are not exported "
                                                                      "(quarters and years only)"})
             continue
-        if p.dhis2 not in complete:
-            missing = {m["office_code"]: m["missing"] for m in _left_out(wh, p.dhis2, []) if m["missing"]}
-            summary["skipped"].append({"period": p.dhis2, "reason": "no office is complete",
-                                       "missing": missing})
-            continue
-        if p.dhis2 not in out:
-            out.append(p.dhis2)
-    return sorted(out, key=_period_sort)
+        yield p
 
 
 def _provisional_offices(wh: _Warehouse, pid: str) -> list[str]:
@@ -380,15 +387,7 @@ def _select_provisional(wh: _Warehouse, periods: list[str] | None, summary: dict
     """The periods asked for that have rows and an office not complete (a complete period has its final
     extract: nothing provisional about it)."""
     out = []
-    for text in periods or []:
-        try:
-            p = parse_period(str(text))
-        except ValueError as exc:
-            summary["skipped"].append({"period": str(text), "reason": str(exc)})
-            continue
-        if p.kind == "month":
-            summary["skipped"].append({"period": p.dhis2, "reason": "months are not exported (quarters and years only)"})
-            continue
+    for p in _asked_periods(periods or [], summary):
         offices = _provisional_offices(wh, p.dhis2)
         if not offices:
             summary["skipped"].append({"period": p.dhis2, "reason": "nothing accepted for this period yet"})
