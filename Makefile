@@ -42,7 +42,7 @@ bench: setup
 
 # Ctrl-C (or `make airflow-stop` from another terminal) stops every process it started.
 airflow: setup
-	$(PY) -m pcve.airflow_runner standalone --home $(HOME_DIR)
+	$(PY) -m pcve.app.airflow_runner standalone --home $(HOME_DIR)
 
 # The scale profile natively: PostgreSQL, redis, api-server, scheduler, dag-processor, triggerer and
 # two Celery workers (config/airflow-scale.env, shared with docker-compose.yml). Ctrl-C stops it.
@@ -52,7 +52,7 @@ airflow-scale: setup system-deps
 # Stops whatever `make airflow` or `make airflow-scale` started on HOME_DIR: SIGTERM, a bounded
 # wait (PCVE_AIRFLOW_STOP_GRACE, 20 s), SIGKILL; nothing is left running.
 airflow-stop:
-	$(PY) -m pcve.airflow_runner stop --home $(HOME_DIR)
+	$(PY) -m pcve.app.airflow_runner stop --home $(HOME_DIR)
 
 clean:
 	rm -rf $(HOME_DIR) .pytest_cache .ruff_cache

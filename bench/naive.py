@@ -20,8 +20,8 @@ def main(inbox: str, db: str, sample: int) -> None:
     import pandas as pd
 
     from expectations.validate import _context, _quiet_gx
-    from ingest.normalise import fold
-    from pcve.config import load_config
+    from pcve.core.config import load_config
+    from pcve.core.normalise import fold
 
     _quiet_gx()
     logging.disable(logging.INFO)

@@ -66,7 +66,7 @@ def measure_portal(work: Path, env: dict, quick: bool) -> dict:
     home = work / "portal-home"
     book = _workbook(work)
     data = book.read_bytes()
-    pcve = [sys.executable, "-m", "pcve.cli"]
+    pcve = [sys.executable, "-m", "pcve.app.cli"]
     login = secrets.token_urlsafe(18)  # a throwaway account of this run's own home
     added = subprocess.run([*pcve, "portal", "add-user", "bench", "--office", "almaty", "--home", str(home)],
                            input=login + "\n", capture_output=True, text=True, env=env)

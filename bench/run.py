@@ -142,8 +142,8 @@ def _log(msg: str) -> None:
 # ------------------------------------------------------------------ children run by this module
 def _child_intake(home: str) -> None:
     """pcve's intake step alone (pipeline.intake), timed as pipeline.run times it."""
-    from pcve import pipeline
-    from pcve.home import Home
+    from pcve.app import pipeline
+    from pcve.core.home import Home
 
     h = Home.at(home).ensure()
     t0 = time.perf_counter()
@@ -155,7 +155,7 @@ def _child_intake(home: str) -> None:
 
 def _child_run_nodbt(home: str) -> None:
     """--quick only: pipeline.run with dbt build, publish and extracts left out (a sanity run)."""
-    from pcve import pipeline
+    from pcve.app import pipeline
 
     pipeline.build_warehouse = lambda *a, **k: {"built": False, "reason": "skipped (--quick)"}
     pipeline.publish = lambda *a, **k: {"skipped": "--quick"}
@@ -281,7 +281,7 @@ def _pg_database(url: str, name: str, drop: bool = False) -> str:
 
     import psycopg2
 
-    from pcve.db import target
+    from pcve.core.db import target
 
     t = target(url=url)
     con = psycopg2.connect(host=t.host, port=t.port, user=t.user, password=t.password, dbname=t.dbname)
@@ -359,7 +359,7 @@ def _postgres_section(w, scales: dict) -> None:
 
 
 def dag_parse(work: Path, quick: bool) -> dict:
-    from pcve.airflow_runner import airflow_env
+    from pcve.app.airflow_runner import airflow_env
 
     files = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
     env = airflow_env(work / "airflow_home")
@@ -733,7 +733,7 @@ def report(res: dict) -> str:
     w("Each DAG file " + ("in a fresh subprocess" if res["dags"]["fresh_process_each"] else
                          "(--quick: all files in one subprocess)") + ": `airflow.sdk` imported first (the DAG "
       "processor has it loaded), then only the file's import is timed (`runpy.run_path`), including its "
-      "`_common` and `pcve.pipeline` imports.")
+      "`_common` and `pcve.app.pipeline` imports.")
     w("")
     w("| DAG file | parse | target |")
     w("| --- | --- | --- |")
@@ -841,7 +841,7 @@ def _cause(target: str, res: dict) -> str:
                 "~300 MiB at this size, and DuckDB's memory is bounded by PCVE_DUCKDB_MEMORY_LIMIT (384MB). "
                 "Running dbt in its own process would not lower the sum while the parent holds GX.")
     if target.startswith("every DAG"):
-        return "The slowest file's import includes `_common` and `pcve.pipeline` and what they import."
+        return "The slowest file's import includes `_common` and `pcve.app.pipeline` and what they import."
     if target.startswith("cost grows"):
         return "Superlinear in cells per workbook between the two sizes."
     return ""

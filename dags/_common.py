@@ -1,7 +1,7 @@
 """What every pcve DAG shares: the home, the writer pool, retry policies, assets and alerting.
 
 Wiring only: no pandas, GX, dbt or duckdb here (the DAG processor imports this
-file on every parse). The work lives in `pcve.pipeline`, which tests import
+file on every parse). The work lives in `pcve.app.pipeline`, which tests import
 directly.
 """
 
@@ -17,8 +17,8 @@ from airflow.sdk import Asset, AssetAlias, ExceptionRetryPolicy, RetryAction, Re
 from airflow.sdk.definitions.callback import SyncCallback
 from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
-from pcve.errors import PermanentError, TransientError
-from pcve.notify import NoAlertChannel, send_alert  # noqa: F401 (the DAG files' alerting API)
+from pcve.app.notify import NoAlertChannel, send_alert  # noqa: F401 (the DAG files' alerting API)
+from pcve.core.errors import PermanentError, TransientError
 
 log = logging.getLogger("pcve.alerts")
 
@@ -33,7 +33,7 @@ OWNER = "pcve-data"
 TIMEZONE = pendulum.timezone("Asia/Almaty")
 START_DATE = pendulum.datetime(2017, 1, 1, tz=TIMEZONE)  # the first reporting period in config
 
-# Retries follow the error, not the task (pcve/errors.py): a PermanentError (configuration, data,
+# Retries follow the error, not the task (pcve/core/errors.py): a PermanentError (configuration, data,
 # a failed dbt test) or a ValueError/KeyError/TypeError fails at once; a TransientError or an
 # OSError (I/O, a locked file, a source that does not answer) retries with exponential backoff.
 # Anything else gets the task's retries. `airflow dags test` waits out retry delays, so
@@ -88,19 +88,19 @@ def home() -> str:
 
 
 # ---------------------------------------------------------------- alerting
-# Channels and sending live in pcve.notify (the triggerer and executors import it for the
+# Channels and sending live in pcve.app.notify (the triggerer and executors import it for the
 # deadline callbacks too); see its module doc and the README's Alerts section.
 def deadline(dag_id: str, window: timedelta) -> DeadlineAlert | None:
     """Alert when a run has not finished `window` after it was queued (a hang, a stuck pool).
 
-    None under PCVE_DEADLINES=off, which pcve.airflow_runner.dags_test sets: `airflow dags test`
+    None under PCVE_DEADLINES=off, which pcve.app.airflow_runner.dags_test sets: `airflow dags test`
     (3.3.2) crashes at the end of a successful run of a DAG with a DeadlineAlert (dagrun.py looks
     the alert up by id, and the unserialized DAG it tests holds the object, not an id)."""
     if os.getenv("PCVE_DEADLINES", "on").strip().lower() == "off":
         return None
     hours = window.total_seconds() / 3600
     return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=window,
-                         callback=SyncCallback("pcve.notify.deadline_missed",
+                         callback=SyncCallback("pcve.app.notify.deadline_missed",
                                                kwargs={"dag_id": dag_id, "window": f"{hours:g} h"}))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from _common import COMMON_DAG_KWARGS, NO_RETRIES, RETRIES, TIMEOUTS, WAREHOUSE, WRITER_POOL, home, report_run
 from airflow.sdk import Param, dag, get_current_context, task
 
-from pcve import pipeline
+from pcve.app import pipeline
 
 DOC_MD = """
 ### ministry_extract — `exports/<period>/` for the ministry

@@ -19,14 +19,14 @@ from _common import (
 )
 from airflow.sdk import Param, dag, get_current_context, task
 
-from pcve import pipeline
-from pcve.errors import ConfigError
+from pcve.app import pipeline
+from pcve.core.errors import ConfigError
 
 DOC_MD = """
 ### office_intake — from each office's inbox to the raw layer
 
 One run: for every configured office (`config/offices.yml`, mapped at run time over
-`pcve.pipeline.offices()`), find the new files in its source, cut them into **chunks**
+`pcve.app.pipeline.offices()`), find the new files in its source, cut them into **chunks**
 (`PCVE_INTAKE_CHUNK_FILES` files, 200 by default; larger when a backlog would need more than
 `PCVE_INTAKE_MAX_CHUNKS` = 64 staging tasks, so any backlog maps a bounded number of tasks),
 **stage** each chunk (archive by sha256, parse, validate with GX batched per form), then

@@ -15,7 +15,7 @@ from _common import (
 )
 from airflow.sdk import Param, dag, get_current_context, task
 
-from pcve import pipeline
+from pcve.app import pipeline
 
 DOC_MD = """
 ### pcve_maintenance — requeue, void, re-export or rebuild, from the UI

@@ -5,7 +5,7 @@ from __future__ import annotations
 from _common import COMMON_DAG_KWARGS, NO_RETRIES, RETRIES, TIMEOUTS, home, report_run, send_alert
 from airflow.sdk import dag, get_current_context, task
 
-from pcve import pipeline
+from pcve.app import pipeline
 
 DOC_MD = """
 ### submission_deadlines — overdue submissions, every morning
@@ -16,7 +16,7 @@ office's `due_days` ago (`config/offices.yml`) and nothing was accepted for it.
 | task | calls | retries | pool |
 |---|---|---|---|
 | `find_overdue` | `pipeline.overdue(home, as_of=<logical date, Almaty>)`: the ledger as it stood that day (files received by then), and config; not the warehouse | transient errors, backoff | – |
-| `notify_overdue` | one digest per office whose set of overdue periods changed since its last digest (`pcve.notify`), through the alert channels | transient errors, backoff | – |
+| `notify_overdue` | one digest per office whose set of overdue periods changed since its last digest (`pcve.app.notify`), through the alert channels | transient errors, backoff | – |
 | `report` | one failure digest for the run, then fails it | none | – |
 
 **Alerts.** `PCVE_ALERT_EMAIL` (recipients; Airflow's `SmtpNotifier` over the connection
@@ -43,14 +43,14 @@ sends nothing: a backfill is for looking back, not for alerting again.
 def submission_deadlines():
     @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"])
     def find_overdue(logical_date=None) -> dict:
-        from pcve.periods import ALMATY_TZ, today_almaty
+        from pcve.core.periods import ALMATY_TZ, today_almaty
 
         as_of = (logical_date.astimezone(ALMATY_TZ).date() if logical_date else today_almaty()).isoformat()
         return {"as_of": as_of, "overdue": pipeline.overdue(home(), as_of=as_of)}
 
     @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"])
     def notify_overdue(found: dict) -> dict:
-        from pcve.notify import mark_sent, overdue_digests
+        from pcve.app.notify import mark_sent, overdue_digests
 
         ctx = get_current_context()
         run_type = getattr(ctx.get("dag_run"), "run_type", None)  # DagRunType.BACKFILL_JOB: value "backfill"

@@ -18,7 +18,7 @@ from _common import (
 )
 from airflow.sdk import AssetAny, Param, dag, get_current_context, task
 
-from pcve import pipeline
+from pcve.app import pipeline
 
 DOC_MD = """
 ### warehouse_build — dbt build, then publish

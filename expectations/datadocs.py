@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from expectations.suites import SUITES_DIR, load_suite_dict
-from ingest.parse import ParsedFile
-from ingest.privacy import mask
+from pcve.core.model import ParsedFile
+from pcve.core.privacy import mask
 
 SITE_NAME = "pcve_validation"
 log = logging.getLogger("pcve.datadocs")
@@ -201,7 +201,7 @@ def _cache_put(path: Path, entries: dict[str, dict]) -> None:
         cache = {}
     cache.update(entries)
     path.parent.mkdir(parents=True, exist_ok=True)
-    from pcve.safe_io import atomic_write
+    from pcve.core.safe_io import atomic_write
 
     atomic_write(path, json.dumps(cache, ensure_ascii=False))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pcve.config import Config, Form, load_config
+from pcve.core.config import Config, Form, load_config
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 

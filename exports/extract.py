@@ -42,8 +42,8 @@ from pathlib import Path
 
 from exports import formats, manifest, report, revisions
 from exports.formats import Row
-from pcve.home import Home
-from pcve.periods import ALMATY_TZ, Period, parse_period
+from pcve.core.home import Home
+from pcve.core.periods import ALMATY_TZ, Period, parse_period
 
 log = logging.getLogger("pcve.exports")
 
@@ -83,9 +83,9 @@ def _period_sort(pid: str) -> tuple:
 
 
 def _read_warehouse(path: Path, target=None) -> _Warehouse:
-    """`path`: the DuckDB file; `target`: a pcve.db.Target (PostgreSQL: read in one snapshot)."""
+    """`path`: the DuckDB file; `target`: a pcve.core.db.Target (PostgreSQL: read in one snapshot)."""
     from exports.suppression import Structure
-    from pcve import db
+    from pcve.core import db
 
     if target is not None and target.is_postgres:
         con = db.connect(t=target, read_only=True)
@@ -485,7 +485,7 @@ def docs_url() -> str | None:
 
 def _program_names() -> dict[str, str]:
     try:
-        from pcve.config import load_config
+        from pcve.core.config import load_config
 
         return dict(load_config().program)
     except Exception:  # the report without the program's name rather than no report
@@ -556,12 +556,12 @@ def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
 # --- input keys: deciding "unchanged" without rendering -------------------------------------------
 
 #: Files besides exports/ whose code shapes the extract files (period ids, SDMX periods, sub-periods).
-_CODE_ALSO = ("pcve/periods.py",)
+_CODE_ALSO = ("pcve/core/periods.py",)
 _code_digest: str | None = None
 
 
 def code_version() -> str:
-    """A digest of the exporter: the source of every file under exports/ (and pcve/periods.py), the
+    """A digest of the exporter: the source of every file under exports/ (and pcve/core/periods.py), the
     version of the XLSX writer and of zlib. Any change to how the files are rendered changes it, so
     every period is rendered again (and, its content unchanged, stays the same revision)."""
     global _code_digest
@@ -705,7 +705,7 @@ def _save_inputs(path: Path, data: dict) -> None:
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        from pcve.safe_io import atomic_write
+        from pcve.core.safe_io import atomic_write
 
         atomic_write(path, json.dumps(data, sort_keys=True, indent=1))
     except OSError as exc:
@@ -805,7 +805,7 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     Raises :class:`DeliveryError` (after writing everything) when a configured
     delivery to the ministry failed.
     """
-    from pcve import db
+    from pcve.core import db
 
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r} (use {' or '.join(PROFILES)})")
@@ -869,8 +869,8 @@ def _render(wh: _Warehouse, pids: list[str], profile: str, cache: dict):
     and no fault injection is armed (its checkpoints must fire here)."""
     import multiprocessing
 
-    from pcve.faults import enabled as faults_enabled
-    from pcve.procs import can_fork, usable_cpus
+    from pcve.core.faults import enabled as faults_enabled
+    from pcve.core.procs import can_fork, usable_cpus
 
     workers = int(os.getenv("PCVE_RENDER_WORKERS", "0") or 0) or _workers_within_budget(usable_cpus())
     if len(pids) < RENDER_POOL_MIN_PERIODS or workers < 2 or faults_enabled() or not can_fork():

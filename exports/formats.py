@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from exports.safe_text import FORMULA_TRIGGERS, needs_text_guard, safe_cell
+from pcve.core.safe_text import FORMULA_TRIGGERS, needs_text_guard, safe_cell
 
 #: SDMX dataflow the ministry's registry knows the extract under.
 SDMX_AGENCY = "KZ_MIR"

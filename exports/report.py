@@ -49,7 +49,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from exports.formats import Row, format_value
-from pcve.periods import Period
+from pcve.core.periods import Period
 
 SUPPRESSED = frozenset({"A", "D"})
 #: Quarters in a trend chart (ending with the report's period, or the last quarter of its year).

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pcve.faults import checkpoint
+from pcve.core.faults import checkpoint
 
 REVISIONS = ".revisions"
 STAGING = ".staging"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pcve.periods import ALMATY_TZ
+from pcve.core.periods import ALMATY_TZ
 
 DECISIONS = {"accepted", "rejected", "duplicate"}
 

@@ -8,9 +8,9 @@ the warehouse converges to it.
 from __future__ import annotations
 
 from ingest.raw_schema import LINEAGE, RAW_SCHEMA, form_columns
-from pcve import db
-from pcve.config import Config
-from pcve.faults import checkpoint
+from pcve.core import db
+from pcve.core.config import Config
+from pcve.core.faults import checkpoint
 
 
 def submission_tables(cfg: Config) -> list[str]:
@@ -41,7 +41,7 @@ def _form_rows(cfg: Config, form_name: str, submission_id: str, rows: list[dict]
 
 
 def _bulk_insert(con, table: str, columns: list[tuple[str, str]], data: list[tuple], target: str | None = None) -> None:
-    """Append rows by the database's bulk path (pcve/db.py): DuckDB a DataFrame scan (a per-row insert
+    """Append rows by the database's bulk path (pcve/core/db.py): DuckDB a DataFrame scan (a per-row insert
     costs ~0.3 ms), PostgreSQL COPY FROM STDIN. Values travel as text and are cast to the table's types."""
     db.wrap(con).bulk_insert(target or f"{RAW_SCHEMA}.{table}", columns, data)
 

@@ -7,7 +7,7 @@ timestamp, boolean) so the same DDL runs on DuckDB and PostgreSQL.
 
 from __future__ import annotations
 
-from pcve.config import Config, Form
+from pcve.core.config import Config, Form
 
 RAW_SCHEMA = "raw"
 

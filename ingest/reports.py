@@ -11,11 +11,11 @@ import csv
 import html
 import io
 
-from exports.safe_text import safe_cell
 from ingest.messages import render
-from ingest.parse import Issue, ParsedFile
-from ingest.privacy import mask
-from pcve.config import Config
+from pcve.core.config import Config
+from pcve.core.model import Issue, ParsedFile
+from pcve.core.privacy import mask
+from pcve.core.safe_text import safe_cell
 
 CSV_COLUMNS = ["severity", "sheet", "row", "column", "header", "cell", "rule", "value", "message_kk", "message_ru"]
 

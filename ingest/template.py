@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pcve.config import Config, Form
-from pcve.periods import Period, parse_period
+from pcve.core.config import Config, Form
+from pcve.core.periods import Period, parse_period
 
 DATA_ROWS = 300  # rows prepared with checks under the header
 

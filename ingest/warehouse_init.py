@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date
 
 from ingest.raw_schema import RAW_SCHEMA, ddl
-from pcve import db
-from pcve.config import Config
-from pcve.periods import Period, parse_period
+from pcve.core import db
+from pcve.core.config import Config
+from pcve.core.periods import Period, parse_period
 
 
 def calendar(cfg: Config, last_year: int) -> list[Period]:
@@ -64,7 +64,7 @@ def config_rows(cfg: Config, last_year: int | None = None) -> dict[str, list[tup
 
 def init_warehouse(con, cfg: Config, last_year: int | None = None) -> None:
     """Idempotent: create raw tables, then replace the cfg tables' contents (one transaction).
-    `con`: a pcve.db connection (DuckDB or PostgreSQL) or a plain duckdb one."""
+    `con`: a pcve.core.db connection (DuckDB or PostgreSQL) or a plain duckdb one."""
     con = db.wrap(con)
     for stmt in ddl(cfg):
         con.execute(stmt)

@@ -34,8 +34,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from pcve.config import CONFIG_DIR, Config, Territory, load_config
-from pcve.periods import ALMATY_TZ, Period
+from pcve.core.config import CONFIG_DIR, Config, Territory, load_config
+from pcve.core.periods import ALMATY_TZ, Period
 
 KK_MONTHS = ["қаңтар", "ақпан", "наурыз", "сәуір", "мамыр", "маусым", "шілде", "тамыз", "қыркүйек",
              "қазан", "қараша", "желтоқсан"]

@@ -25,4 +25,4 @@ if [ -z "${PCVE_SCALE_POSTGRES:-}" ]; then
     # that already runs keeps running.
     PCVE_SCALE_POSTGRES=$(PCVE_AIRFLOW_TAG="pcve-airflow:$HOME_DIR" bash scripts/start-postgres.sh)
 fi
-exec "$PY" -m pcve.airflow_runner scale --home "$HOME_DIR" --postgres "$PCVE_SCALE_POSTGRES"
+exec "$PY" -m pcve.app.airflow_runner scale --home "$HOME_DIR" --postgres "$PCVE_SCALE_POSTGRES"

@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
-exec "$PY" -m pcve.airflow_runner standalone --home "${1:-${PCVE_HOME:-demo}}"
+exec "$PY" -m pcve.app.airflow_runner standalone --home "${1:-${PCVE_HOME:-demo}}"

@@ -7,7 +7,7 @@
 #   openssh-server           a private sshd on loopback: the SFTP office source test (tests/test_remote_sources.py)
 #   redis-server             the Celery broker of `make airflow-scale` (scripts/airflow-scale.sh)
 #   python3-asyncpg          Airflow 3's async driver for its PostgreSQL metadata DB (`make airflow-scale`;
-#                            not in uv.lock: pcve/airflow_runner.py offers this one module alone)
+#                            not in uv.lock: pcve/app/airflow_runner.py offers this one module alone)
 #
 # Neither daemon is started as a system service: the tests and scripts run their own, on their own
 # ports, as ordinary processes (a policy-rc.d stops the packages' postinst from starting them).

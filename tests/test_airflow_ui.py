@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pcve.airflow_runner import start_standalone, stop_standalone, tagged_pids, wait_until_healthy
+from pcve.app.airflow_runner import start_standalone, stop_standalone, tagged_pids, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from pcve.warehouse import publish
+from pcve.app.warehouse import publish
 from tests.test_dbt_warehouse import ALMALY, SUBMISSIONS, built_home  # noqa: F401  (the shared build)
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.messages import MESSAGES
-from pcve.cli import UI, main
+from pcve.app.cli import UI, main
 from tests.workbooks import outreach_sheet, write_xlsx
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from pcve.airflow_runner import (
+from pcve.app.airflow_runner import (
     PIPELINE_DAGS,
     SCALE_WORKERS,
     WRITER_POOL,
@@ -88,8 +88,8 @@ def inbox_files(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory, inbox_files) -> tuple[Path, float]:
     """The same inbox through the embedded pipeline (DuckDB, no Airflow)."""
-    from pcve import pipeline
-    from pcve.home import Home
+    from pcve.app import pipeline
+    from pcve.core.home import Home
 
     home = Home.at(tmp_path_factory.mktemp("embedded")).ensure()
     shutil.copytree(inbox_files, home.inbox, dirs_exist_ok=True, copy_function=shutil.copy2)
@@ -237,7 +237,7 @@ def test_the_cluster_runs_the_pipeline_and_writes_the_embedded_runs_extracts(clu
 
 def _leaders(home: Path, word: str) -> list[int]:
     """The running processes the runner started itself (session leaders) whose command has `word`."""
-    from pcve.airflow_runner import _sessions_file
+    from pcve.app.airflow_runner import _sessions_file
 
     out = []
     for pid in (int(x) for x in _sessions_file(home).read_text().split()):
@@ -295,12 +295,12 @@ def test_a_scheduler_killed_mid_run_comes_back_and_the_run_completes(cluster, tm
 
 def test_the_celery_executor_imports_with_the_locked_celery():
     """The locked celery 5.7 dropped celery.backends.database.retry, which the locked provider
-    imports: pcve.celery_compat (loaded by the scale profile's airflow_local_settings) restores it."""
-    code = ("from pcve.celery_compat import patch; patch()\n"
+    imports: pcve.app.celery_compat (loaded by the scale profile's airflow_local_settings) restores it."""
+    code = ("from pcve.app.celery_compat import patch; patch()\n"
             "from airflow.providers.celery.executors.celery_executor import CeleryExecutor\n"
             "import celery.backends.database as d; print(d.retry.__module__)")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[-1] in ("pcve.celery_compat", "celery.backends.database")
+    assert out.stdout.split()[-1] in ("pcve.app.celery_compat", "celery.backends.database")

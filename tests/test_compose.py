@@ -128,7 +128,7 @@ def test_portal_serves_the_shared_home_with_least_privilege(compose, services):
     # no metadata database, Fernet key or other Airflow secret, and no .env wholesale
     assert not [k for k in env if k.startswith("AIRFLOW__")] and "env_file" not in portal
     # every office's source override reaches it, as it reaches intake
-    from pcve.config import load_config
+    from pcve.core.config import load_config
 
     for office in load_config().offices:
         assert f"PCVE_SOURCE_{office.upper()}" in env, office
@@ -246,7 +246,7 @@ def _interpolate(value: str, env: dict[str, str]) -> str:
 
 
 def test_scale_profile_warehouse_is_the_compose_postgres(services):
-    from pcve.db import target
+    from pcve.core.db import target
 
     init = services["warehouse-db-init"]
     assert {"celery", "scale"} <= set(init.get("profiles") or [])
@@ -274,7 +274,7 @@ def test_scale_profile_warehouse_is_the_compose_postgres(services):
 
 
 def test_scale_settings_come_from_one_file_that_compose_and_make_airflow_scale_share(services, tmp_path):
-    from pcve.airflow_runner import SCALE_ENV_FILE, read_env_file, scale_env
+    from pcve.app.airflow_runner import SCALE_ENV_FILE, read_env_file, scale_env
 
     shared = read_env_file(SCALE_ENV_FILE)
     assert shared, "config/airflow-scale.env holds the scale profile's settings"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pcve.config import CONFIG_DIR, load_config
+from pcve.core.config import CONFIG_DIR, load_config
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pcve.airflow_runner import DAGS_FOLDER, PIPELINE_DAGS, WRITER_POOL, airflow_env
+from pcve.app.airflow_runner import DAGS_FOLDER, PIPELINE_DAGS, WRITER_POOL, airflow_env
 
 REPO = Path(__file__).resolve().parents[1]
 DAG_FILES = sorted(p.name for p in DAGS_FOLDER.glob("*.py") if not p.name.startswith("_"))
@@ -184,8 +184,8 @@ def test_retries_follow_the_error_hierarchy(bag, dag_id, task_id):
     fail = next(r for r in rules if r["action"] == "fail")
     retry = next(r for r in rules if r["action"] == "retry")
     assert rules.index(fail) < rules.index(retry)  # first match wins: a permanent OSError subclass still fails
-    assert "pcve.errors.PermanentError" in fail["exception"]
-    assert "pcve.errors.TransientError" in retry["exception"] and "builtins.OSError" in retry["exception"]
+    assert "pcve.core.errors.PermanentError" in fail["exception"]
+    assert "pcve.core.errors.TransientError" in retry["exception"] and "builtins.OSError" in retry["exception"]
 
 
 def test_the_error_hierarchy_maps_to_retry_decisions():
@@ -196,9 +196,9 @@ def test_the_error_hierarchy_maps_to_retry_decisions():
         import _common
     finally:
         sys.path.remove(str(DAGS_FOLDER))
-    from pcve.errors import ConfigError, TransientError
-    from pcve.home import HomeLocked
-    from pcve.warehouse import WarehouseBuildError
+    from pcve.app.warehouse import WarehouseBuildError
+    from pcve.core.errors import ConfigError, TransientError
+    from pcve.core.home import HomeLocked
 
     class SourceUnavailable(TransientError, OSError):  # how ingest/sources.py may define its own
         pass
@@ -241,7 +241,7 @@ def test_intake_and_build_alert_when_not_finished_in_their_window(bag, dag_id):
 
 
 def test_assets_chain_the_pipeline(bag):
-    from pcve.pipeline import offices
+    from pcve.app.pipeline import offices
 
     dags = bag["dags"]
     assert dags["office_intake"]["periodic"] is True  # backfillable

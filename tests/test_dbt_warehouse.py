@@ -33,9 +33,9 @@ import duckdb
 import pytest
 
 from ingest.warehouse_init import init_warehouse
-from pcve.config import load_config
-from pcve.home import Home
-from pcve.warehouse import WarehouseBuildError, build, docs, publish
+from pcve.app.warehouse import WarehouseBuildError, build, docs, publish
+from pcve.core.config import load_config
+from pcve.core.home import Home
 
 pytestmark = pytest.mark.e2e  # real dbt and DuckDB: about 1.5 min for the file
 
@@ -388,7 +388,7 @@ def test_build_skipped_when_nothing_changed(built_home):
     again = build(home.root, as_of=AS_OF)
     assert again["built"] is False and "unchanged" in again["reason"]
     # a new day changes completeness, so it is a reason to build
-    from pcve.warehouse import _fingerprint
+    from pcve.app.warehouse import _fingerprint
 
     assert _fingerprint(home, AS_OF)[0] != _fingerprint(home, date(2025, 5, 21))[0]
 

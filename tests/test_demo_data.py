@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pcve.config import load_config
+from pcve.core.config import load_config
+from pcve.core.periods import ALMATY_TZ, Period, period_from_filename
 from pcve.demo_data import (
     demo_expectations,
     demo_facts,
@@ -26,7 +27,6 @@ from pcve.demo_data import (
     write_synth,
     write_synth_config,
 )
-from pcve.periods import ALMATY_TZ, Period, period_from_filename
 
 KK = ["қаңтар", "ақпан", "наурыз", "сәуір", "мамыр", "маусым", "шілде", "тамыз", "қыркүйек", "қазан",
       "қараша", "желтоқсан"]
@@ -540,7 +540,7 @@ def test_pcve_synth_command_writes_inbox_and_config(tmp_path):
 
     from click.testing import CliRunner
 
-    from pcve.cli import main
+    from pcve.app.cli import main
 
     home = tmp_path / "h"
     args = ["synth", "--home", str(home), "--offices", "3", "--years", "1", "--rows-per-sheet", "4", "--seed", "5",

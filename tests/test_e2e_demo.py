@@ -21,7 +21,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
-PCVE = [sys.executable, "-m", "pcve.cli"]
+PCVE = [sys.executable, "-m", "pcve.app.cli"]
 
 
 def _pcve(*args, home: Path, check=True) -> subprocess.CompletedProcess:
@@ -168,7 +168,7 @@ def test_a_rerun_with_nothing_new_builds_nothing_and_changes_no_extract(inproces
 
 
 def test_a_second_airflow_run_with_nothing_new_builds_nothing_and_changes_no_extract(airflow_home):
-    from pcve.airflow_runner import run_pipeline_via_airflow
+    from pcve.app.airflow_runner import run_pipeline_via_airflow
 
     state = airflow_home / "state" / "dbt_build.json"
     built_before = json.loads(state.read_text())["built_at"]
@@ -187,8 +187,8 @@ def _phase_lines(stderr: str) -> list[str]:
 
 
 def test_phases_are_named_as_they_start_one_line_each_when_piped(airflow_home, inprocess_home):
+    from pcve.app.pipeline import PHASES
     from pcve.demo_data import demo_submissions
-    from pcve.pipeline import PHASES
 
     inproc = _phase_lines((inprocess_home.parent / "demo-inprocess.stderr").read_text())
     assert [line.split(":")[0] for line in inproc] == list(PHASES)

@@ -24,10 +24,10 @@ import pytest
 
 from exports import delivery, revisions
 from exports.extract import write_extracts
-from exports.safe_text import safe_cell
 from ingest.warehouse_init import init_warehouse
-from pcve.config import load_config
-from pcve.periods import parse_period
+from pcve.core.config import load_config
+from pcve.core.periods import parse_period
+from pcve.core.safe_text import safe_cell
 
 CFG = load_config()
 ALMATY = CFG.offices["almaty"].root_kato

@@ -1,6 +1,6 @@
 """Crash anywhere, re-run, same answer (issue 8).
 
-- Fault injection: `pcve run` is killed with SIGKILL at 23 points of a run (pcve/faults.py:
+- Fault injection: `pcve run` is killed with SIGKILL at 23 points of a run (pcve/core/faults.py:
   PCVE_FAULT_POINT=<checkpoint>:<n>), in two chains of runs on two homes, each run resuming
   what the previous one left; after every kill what a reader can see must be whole; after the
   last, uninterrupted, run everything must equal an uninterrupted run on the same inbox:
@@ -62,7 +62,7 @@ CHAIN_INTAKE = [
 # Chain B: kills after intake: dbt build, dbt docs, publish, extracts.
 CHAIN_BUILD = [
     ("dbt.node:1", "dbt build, after its first node"),
-    # named nodes (pcve/warehouse.py: _dbt_checkpoint), not the n-th node: the count moves with the project
+    # named nodes (pcve/app/warehouse.py: _dbt_checkpoint), not the n-th node: the count moves with the project
     ("dbt.node.model.pcve.fct_outreach:1", "dbt build, half-way (models replaced, tests not run)"),
     ("dbt.node.model.pcve.dim_office:2", "dbt docs generate, after a successful build"),
     ("publish.copied:1", "snapshot copied under a temp name"),
@@ -332,7 +332,7 @@ def test_damage_is_detected_and_rebuilt_from_archive_and_ledger(reference, tmp_p
 
 # ---------------------------------------------------------------------------------------------- fast checks
 def test_a_checkpoint_kills_at_its_nth_hit_and_costs_nothing_when_unset():
-    code = ("from pcve.faults import checkpoint\n"
+    code = ("from pcve.core.faults import checkpoint\n"
             "for k in range(3):\n    checkpoint('x'); checkpoint('y'); print(k, flush=True)\n")
     run = [sys.executable, "-c", code]
     p = subprocess.run(run, env={**os.environ, "PCVE_FAULT_POINT": "x:2"}, capture_output=True, text=True)
@@ -356,8 +356,8 @@ def test_a_torn_ledger_line_does_not_swallow_the_next_event(tmp_path):
 def test_an_interrupted_build_counts_as_failed_until_it_finishes(tmp_path, monkeypatch):
     """A kill -9 in `dbt build` cannot run an except clause: the state says "failed" before dbt starts,
     so the next run builds again and nothing publishes half-replaced models meanwhile."""
-    from pcve import warehouse
-    from pcve.home import Home
+    from pcve.app import warehouse
+    from pcve.core.home import Home
 
     h = Home.at(tmp_path).ensure()
     (h.state / "dbt_build.json").write_text(json.dumps({"fingerprint": "f" * 64}), encoding="utf-8")

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ingest import ledger as L
-from ingest.privacy import mask
+from pcve.core.privacy import mask
 from tests.corpus.builders import csv_bytes, ods, xlsx
 from tests.corpus.hostile import EVENTS_KK, OUTREACH_KK
 from tests.reliability import pcve

@@ -24,10 +24,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from exports.safe_text import needs_text_guard
 from ingest import ledger as L
-from ingest.privacy import mask
 from ingest.sources import safe_name
+from pcve.core.privacy import mask
+from pcve.core.safe_text import needs_text_guard
 from tests.corpus.hostile import CANARY, INJECTIONS, Hostile, _good, all_hostile
 from tests.reliability import REPO, demo_source, pcve, tables
 

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from ingest import ledger as L
-from ingest.intake import discover, intake, load_staged, stage_files, void
-from pcve.home import Home
+from pcve.app.intake import discover, intake, load_staged, stage_files, void
+from pcve.core.home import Home
 from tests.workbooks import outreach_sheet, set_mtime, write_xlsx
 
 
@@ -185,13 +185,13 @@ def test_a_crash_between_received_and_decision_resumes_with_the_same_id(home):
 def test_parsing_in_several_processes_gives_the_serial_result(tmp_path, monkeypatch):
     """A large batch is read and parsed by a process pool: the staged results (rows, issues,
     periods, each at its own file's slot) are exactly those of parsing in this process."""
-    from ingest import intake as intake_mod
+    from pcve.app import intake as intake_mod
     from pcve.demo_data import write_synth, write_synth_config
 
     res = write_synth(tmp_path / "inbox", offices=6, years=1, rows_per_sheet=5, seed=3, bad_share=0.05)
-    from pcve.config import load_config
+    from pcve.core.config import load_config
 
-    monkeypatch.setattr("pcve.config.CONFIG_DIR", write_synth_config(res, tmp_path / "config"))
+    monkeypatch.setattr("pcve.core.config.CONFIG_DIR", write_synth_config(res, tmp_path / "config"))
     load_config.cache_clear()  # cached per argument: load_config() must read the synthetic offices
     try:
         _compare_pool_and_serial(tmp_path, monkeypatch, res, intake_mod)

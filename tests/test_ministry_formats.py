@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from exports.extract import write_extracts
-from pcve.config import load_config
+from pcve.core.config import load_config
 from tests.test_exports import (
     ALMALY,
     ALMATY,
@@ -261,7 +261,7 @@ def test_provisional_extract_of_an_incomplete_period(tmp_path: Path, monkeypatch
     from click.testing import CliRunner
     from openpyxl import load_workbook
 
-    from pcve.cli import main
+    from pcve.app.cli import main
 
     ministry = tmp_path / "ministry"
     monkeypatch.setenv("PCVE_MINISTRY_LOCATION", str(ministry))

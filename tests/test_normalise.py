@@ -7,7 +7,8 @@ from datetime import date, datetime, time
 
 import pytest
 
-from ingest.normalise import (
+from pcve.core.config import load_config
+from pcve.core.normalise import (
     TerritoryMatcher,
     clean_text,
     code_matcher,
@@ -20,9 +21,8 @@ from ingest.normalise import (
     parse_quarter,
     stored_text,
 )
-from ingest.privacy import is_person_header, mask, privacy_rule
-from pcve.config import load_config
-from pcve.periods import Period
+from pcve.core.periods import Period
+from pcve.core.privacy import is_person_header, mask, privacy_rule
 
 CFG = load_config()
 

@@ -22,8 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest import ledger as L
-from pcve.airflow_runner import AirflowRunError, dags_test
-from pcve.home import Home
+from pcve.app.airflow_runner import AirflowRunError, dags_test
+from pcve.core.home import Home
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +92,7 @@ def _rename(path: Path, new_name: str) -> Path:
 def _block_staging(home: Path, office: str, path: Path) -> Path:
     """A real I/O failure for exactly this file while it is staged: a directory where its staged
     JSON is written (what a full or broken disk does to one write)."""
-    from ingest import intake
+    from pcve.app import intake
 
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     # the staged JSON's own path (its temporary file has a unique name, issue 13): renaming onto it fails
@@ -156,7 +156,7 @@ def test_a_file_that_fails_to_stage_holds_back_its_offices_later_files(intake_ho
 
 
 def test_held_back_files_load_in_order_in_the_next_run(intake_home):
-    from pcve.status import status
+    from pcve.app.status import status
 
     home = intake_home["home"]
     decided = _decided(home)
@@ -259,8 +259,8 @@ def test_the_webhook_channel_posts_json_and_a_refused_post_raises(monkeypatch):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from pcve.errors import TransientError
-    from pcve.notify import send_alert
+    from pcve.app.notify import send_alert
+    from pcve.core.errors import TransientError
 
     got, status = [], [204]
 
@@ -294,7 +294,7 @@ def test_the_webhook_channel_posts_json_and_a_refused_post_raises(monkeypatch):
 @given(counts=st.lists(st.integers(0, 5000), min_size=1, max_size=30), size=st.integers(1, 400),
        cap=st.integers(1, 100))
 def test_chunks_are_bounded_and_keep_every_file_once_in_order(counts, size, cap):
-    from pcve.pipeline import plan_chunks
+    from pcve.app.pipeline import plan_chunks
 
     discovered = [{"office": f"o{i}", "files": [{"file_id": f"o{i}-{n}"} for n in range(c)]}
                   for i, c in enumerate(counts)]
@@ -310,7 +310,7 @@ def test_chunks_are_bounded_and_keep_every_file_once_in_order(counts, size, cap)
 
 # ---------------------------------------------------------------- maintenance from the UI
 def test_maintenance_voids_a_period_with_a_reason_and_emits_the_office_asset(intake_home):
-    from pcve.status import status
+    from pcve.app.status import status
 
     home = intake_home["home"]
     current = status(home)["offices"]["almaty"]["periods"]["2017-11"]["current"]
@@ -364,8 +364,8 @@ def test_ministry_extract_refuses_a_month_when_triggered(intake_home):
 
 
 def test_extract_periods_expand_years_and_refuse_months():
-    from pcve.errors import ConfigError, PermanentError
-    from pcve.pipeline import extract_periods
+    from pcve.app.pipeline import extract_periods
+    from pcve.core.errors import ConfigError, PermanentError
 
     assert extract_periods(["2017", "2018-Q2", "2017Q1"]) == ["2017", "2017-Q1", "2017-Q2", "2017-Q3",
                                                                "2017-Q4", "2018-Q2"]
@@ -391,7 +391,7 @@ def test_the_scheduler_runs_the_pipeline_from_a_rest_trigger(tmp_path, smtp, mon
     triggered through the REST API with one file that cannot be staged; its run fails with one
     digest, yet what loaded fires the office asset, and warehouse_build then ministry_extract run
     on their assets and succeed."""
-    from pcve.airflow_runner import start_standalone, stop_standalone, wait_until_healthy
+    from pcve.app.airflow_runner import start_standalone, stop_standalone, wait_until_healthy
     from pcve.demo_data import write_demo
 
     home = tmp_path / "home"

@@ -11,7 +11,7 @@ import pytest
 from ingest.messages import MESSAGES, render
 from ingest.parse import parse_file
 from ingest.reports import _params, errors_csv, errors_html, issue_rows, receipt_html
-from pcve.config import load_config
+from pcve.core.config import load_config
 from tests.corpus.cases import COLUMNS, IIN, all_cases, build, is_gx_rule
 
 CFG = load_config()
@@ -162,7 +162,7 @@ def test_corpus_covers_the_contract():
 
 
 def test_params_for_cross_column_rules():
-    from ingest.parse import Issue, ParsedFile
+    from pcve.core.model import Issue, ParsedFile
 
     pf = ParsedFile("turkistan", "x_2025-Q3.xlsx", None, "workbook")
     issue = Issue("error", "sum_with_done_on_time_lte_tasks_due", column="done_late")

@@ -22,17 +22,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest import ledger as L
-from ingest.intake import intake
 from ingest.messages import MESSAGES
-from ingest.privacy import privacy_rule
 from ingest.reader import MAX_FILE_BYTES, SUPPORTED_EXT
-from pcve.config import load_config
-from pcve.home import Home
-from pcve.periods import ALMATY_TZ
-from pcve.portal import submit as S
-from pcve.portal.accounts import Accounts
-from pcve.portal.app import COOKIE, Settings, create_app
-from pcve.portal.texts import UI
+from pcve.app.intake import intake
+from pcve.app.portal import submit as S
+from pcve.app.portal.accounts import Accounts
+from pcve.app.portal.app import COOKIE, Settings, create_app
+from pcve.app.portal.texts import UI
+from pcve.core.config import load_config
+from pcve.core.home import Home
+from pcve.core.periods import ALMATY_TZ
+from pcve.core.privacy import privacy_rule
 from tests.servers import free_port
 from tests.workbooks import EVENTS_KK, outreach_sheet, write_xlsx
 
@@ -92,7 +92,7 @@ def _submit(c, office: str, uid: str):
 def _bad_and_good(tmp: Path, period: str = "2017-03") -> tuple[bytes, bytes]:
     """An Almaty workbook for `period` with one located error (a word for a number), and the same fixed."""
     from ingest.template import month_label
-    from pcve.periods import parse_period
+    from pcve.core.periods import parse_period
 
     month = month_label(parse_period(period), "kk")
     bad = write_xlsx(tmp / f"bad-{period}.xlsx", {"Әңгімелесу": outreach_sheet(month, [("Медеу", "ислам", "бес", 9)])})
@@ -217,7 +217,7 @@ def test_every_form_post_without_a_valid_csrf_token_is_refused(portal, tmp_path)
 
 
 def test_lock_out_after_repeated_failed_logins(portal):
-    from pcve.portal.accounts import LOCKOUT_SECONDS, MAX_FAILED
+    from pcve.app.portal.accounts import LOCKOUT_SECONDS, MAX_FAILED
 
     def attempt(password: str) -> int:
         c = _client(portal["app"])
@@ -247,7 +247,7 @@ def test_lock_out_after_repeated_failed_logins(portal):
 
 
 def _cli():
-    from pcve.cli import main
+    from pcve.app.cli import main
 
     return main
 
@@ -502,7 +502,7 @@ def test_submit_then_intake_shows_on_the_office_page(portal, tmp_path):
     assert got.content == (reports / "almaty_2017-08.xlsx.receipt.html").read_bytes()
     assert c.get(f"/office/almaty/report/{accepted.submission_id}/errors-html").status_code == 404
     # periods due and overdue: pcve status's own list, with its deadlines
-    from pcve.status import status
+    from pcve.app.status import status
 
     missing = status(home.root)["offices"]["almaty"]["missing"]
     shown = re.findall(r'<tr class="(overdue|due)"><td>([^<]+)</td><td>([^<]+)</td>', page)
@@ -512,7 +512,7 @@ def test_submit_then_intake_shows_on_the_office_page(portal, tmp_path):
 
 
 def test_blank_template_download_passes_the_check(portal, tmp_path):
-    from pcve.check import check_file
+    from pcve.app.check import check_file
 
     c = _login(portal["app"], "alma")
     r = c.get("/office/almaty/template?period=2017-09")

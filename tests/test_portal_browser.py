@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from ingest.messages import MESSAGES
-from pcve import pipeline
+from pcve.app import pipeline
 from tests.servers import free_port
 from tests.workbooks import outreach_sheet, write_xlsx
 
@@ -44,7 +44,7 @@ def _binary(name: str) -> str:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("portal-browser-home")
-    pcve = [sys.executable, "-m", "pcve.cli"]
+    pcve = [sys.executable, "-m", "pcve.app.cli"]
     env = {**os.environ, "PCVE_HOME": str(home)}
     added = subprocess.run([*pcve, "portal", "add-user", "clerk", "--office", "almaty", "--home", str(home)],
                            input=PASSWORD + "\n", capture_output=True, text=True, env=env, cwd=REPO)

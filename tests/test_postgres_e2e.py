@@ -1,5 +1,5 @@
-"""The same pipeline on both warehouse targets (pcve/db.py): the demo inbox run in-process
-(`pcve.pipeline.run`) once on the embedded DuckDB file and once on PostgreSQL
+"""The same pipeline on both warehouse targets (pcve/core/db.py): the demo inbox run in-process
+(`pcve.app.pipeline.run`) once on the embedded DuckDB file and once on PostgreSQL
 (`PCVE_WAREHOUSE=postgres://…`). The ministry extracts must be byte-identical, and the raw
 layer and the dbt tables must hold the same rows.
 
@@ -20,9 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from pcve import db
+from pcve.core import db
+from pcve.core.home import Home
 from pcve.demo_data import write_demo
-from pcve.home import Home
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
@@ -74,7 +74,7 @@ def pg_url():
 
 
 def _run(home: Path, monkeypatch, url: str | None) -> dict:
-    from pcve import pipeline
+    from pcve.app import pipeline
 
     if url:
         monkeypatch.setenv(db.ENV, url)

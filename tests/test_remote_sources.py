@@ -1,7 +1,7 @@
 """Offices on real remote servers on loopback: Almaty drops its workbooks on an SFTP server (Debian's
 OpenSSH sshd, key authentication, chrooted when the tests run as root), Turkistan in an S3 bucket
 (moto's S3 server over HTTP, s3fs pointed at it by the office's Airflow connection in its env form).
-The real pipeline (pcve.pipeline, in-process) pulls, validates, loads and reports back into each
+The real pipeline (pcve.app.pipeline, in-process) pulls, validates, loads and reports back into each
 office's own remote folder. One sshd and one S3 server serve the whole session.
 
 Credentials reach the pipeline only through the environment (PCVE_SFTP_KEY_FILE,
@@ -22,9 +22,9 @@ import pytest
 
 from ingest import ledger as L
 from ingest import sources
-from pcve import pipeline
+from pcve.app import pipeline
+from pcve.core.home import Home
 from pcve.demo_data import demo_expectations, demo_submissions, write_demo
-from pcve.home import Home
 from tests.servers import closed_port, start_s3, start_sshd
 
 pytestmark = pytest.mark.e2e
@@ -147,7 +147,7 @@ def test_remote_offices_go_through_the_whole_pipeline(remote, tmp_path, monkeypa
     # and exits 5 (the warehouse is built already: no dbt build)
     from click.testing import CliRunner
 
-    from pcve.cli import EXIT_SOURCE, main
+    from pcve.app.cli import EXIT_SOURCE, main
 
     nowhere = closed_port()
     monkeypatch.setenv("AIRFLOW_CONN_PCVE_SOURCE_TURKISTAN", _aws_conn(f"http://127.0.0.1:{nowhere}"))

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest import ledger as L
-from ingest.normalise import INT_MAX, parse_int
-from ingest.privacy import gate, has_identifier, mask, privacy_rule
 from ingest.reader import Limits
+from pcve.core.normalise import INT_MAX, parse_int
+from pcve.core.privacy import gate, has_identifier, mask, privacy_rule
 from tests.corpus.builders import csv_bytes, xlsx
 from tests.corpus.hostile import EVENTS_KK
 from tests.corpus.safety import SECRETS, cases, events, shared_strings_bomb
@@ -153,7 +153,7 @@ def _strings(obj):
 @given(planted_workbook())
 def test_no_identifier_leaves_the_parser_and_a_planted_cell_rejects(tmp_path_factory, case):
     from ingest.parse import FileParser
-    from pcve.config import load_config
+    from pcve.core.config import load_config
 
     data, name, where, secret = case
     path = tmp_path_factory.mktemp("p") / "f.xlsx"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import fsspec
 import pytest
 
-from ingest.intake import intake
-from pcve.home import Home
+from pcve.app.intake import intake
+from pcve.core.home import Home
 from tests.workbooks import outreach_sheet, write_xlsx
 
 

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from ingest.normalise import TerritoryMatcher, code_matcher
 from ingest.parse import parse_file
 from ingest.template import template_file_name, template_forms, write_template
-from pcve.config import load_config
-from pcve.periods import parse_period
+from pcve.core.config import load_config
+from pcve.core.normalise import TerritoryMatcher, code_matcher
+from pcve.core.periods import parse_period
 
 CFG = load_config()
 OFFICES = [("almaty", "2017-03"), ("turkistan", "2025-Q3")]

@@ -10,7 +10,7 @@ import pytest
 
 from expectations.suites import SUITES_DIR, build_suite, suite_json
 from ingest.parse import parse_file
-from pcve.config import load_config
+from pcve.core.config import load_config
 from tests.corpus.cases import IIN, TODAY, all_cases, build
 
 CFG = load_config()

@@ -6,7 +6,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from pcve.periods import ALMATY_TZ
+from pcve.core.periods import ALMATY_TZ
 
 OUTREACH_KK = ["Ай", "Аудан", "Бағыт", "Алғаш әңгімелесу жүргізілген ұстанушылар", "Әңгімелесулер саны", "Жоспар"]
 REHAB_KK = ["Ай", "Аудан", "Оңалту субъектісі", "Оңалтуға алынғандар", "Оңалтылды"]

@@ -27,11 +27,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DAGS_FOLDER = REPO / "dags"
+from pcve.core.paths import project_dir, project_root
+
+REPO = project_root()  # the checkout, or the wheel's pcve/_data (pcve/core/paths.py)
+DAGS_FOLDER = project_dir("dags")
 WRITER_POOL = "pcve_warehouse_writer"  # same name as dags/_common.py
 PIPELINE_DAGS = ("office_intake", "warehouse_build", "ministry_extract")
-# The run's phases (pcve.pipeline.PHASES) each DAG carries out, as `pcve demo` names them.
+# The run's phases (pcve.app.pipeline.PHASES) each DAG carries out, as `pcve demo` names them.
 DAG_PHASES = {"office_intake": "intake, validation", "warehouse_build": "warehouse build, publish",
               "ministry_extract": "extracts"}
 DEFAULT_PORT = 8080
@@ -189,7 +191,7 @@ def _supervisor_pid(home) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
         return None
-    return pid if b"pcve.airflow_runner" in cmdline and pid != os.getpid() else None
+    return pid if b"pcve.app.airflow_runner" in cmdline and pid != os.getpid() else None
 
 
 def _run(home, args: list[str], *, env: dict | None = None, timeout: float | None = None,
@@ -411,7 +413,7 @@ def start_standalone(home: str | os.PathLike, port: int | None = None,
     its components, so the whole process group has to be signalled.
     """
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    args = [sys.executable, "-m", "pcve.airflow_runner", "standalone", "--home", str(_home(home))]
+    args = [sys.executable, "-m", "pcve.app.airflow_runner", "standalone", "--home", str(_home(home))]
     if port:
         args += ["--port", str(port)]
     return subprocess.Popen(args, cwd=str(REPO), stdout=out, stderr=subprocess.STDOUT,
@@ -465,7 +467,7 @@ def stop_standalone(proc: subprocess.Popen, timeout: float = 40, home: str | os.
 
 
 # ---------------------------------------------------------------- scale profile (CeleryExecutor)
-SCALE_ENV_FILE = REPO / "config" / "airflow-scale.env"
+SCALE_ENV_FILE = project_dir("config") / "airflow-scale.env"
 SCALE_WORKERS = ("pcve-worker-1", "pcve-worker-2")
 
 
@@ -555,7 +557,7 @@ def _scale_pylib(home: Path) -> Path:
       does not hold. Debian's python3-asyncpg (built for Python 3.11, installed by
       scripts/install-system-deps.sh) is offered alone (all of dist-packages on the path would
       shadow the locked packages).
-    - airflow_local_settings.py: loads pcve.celery_compat before any executor is imported."""
+    - airflow_local_settings.py: loads pcve.app.celery_compat before any executor is imported."""
     import importlib.util
 
     folder = home / "airflow" / "pylib"
@@ -568,8 +570,8 @@ def _scale_pylib(home: Path) -> Path:
         if not link.is_symlink():
             link.symlink_to(DEBIAN_ASYNCPG, target_is_directory=True)
     (folder / "airflow_local_settings.py").write_text(
-        "# written by pcve.airflow_runner (make airflow-scale): see pcve/celery_compat.py\n"
-        "from pcve.celery_compat import patch as _patch\n\n_patch()\n__all__ = []  # nothing for airflow.settings\n")
+        "# written by pcve.app.airflow_runner (make airflow-scale): see pcve/app/celery_compat.py\n"
+        "from pcve.app.celery_compat import patch as _patch\n\n_patch()\n__all__ = []  # nothing for airflow.settings\n")
     return folder
 
 
@@ -615,7 +617,7 @@ def scale(home: str | os.PathLike, postgres_url: str) -> int:
     _run(h, ["db", "migrate"], env=env, timeout=900)
     _run(h, ["pools", "set", WRITER_POOL, "1",
              "One task at a time reads or writes the pcve warehouse (DuckDB: one writing process)"], env=env, timeout=300)
-    from pcve.home import Home
+    from pcve.core.home import Home
 
     Home.at(h).ensure()
     redis = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -641,10 +643,10 @@ def scale(home: str | os.PathLike, postgres_url: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m pcve.airflow_runner {standalone|pipeline|test DAG_ID} [--home DIR]"""
+    """python -m pcve.app.airflow_runner {standalone|pipeline|test DAG_ID} [--home DIR]"""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m pcve.airflow_runner")
+    p = argparse.ArgumentParser(prog="python -m pcve.app.airflow_runner")
     p.add_argument("command", choices=["standalone", "scale", "stop", "pipeline", "test", "init"])
     p.add_argument("dag_id", nargs="?")
     p.add_argument("--home", default=os.getenv("PCVE_HOME", str(REPO / "demo")))

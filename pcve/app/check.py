@@ -11,7 +11,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from pcve.config import Config, load_config
+from pcve.core.config import Config, load_config
 
 LANGS = ("kk", "ru", "en")
 
@@ -34,7 +34,7 @@ def _parse(cfg: Config, office: str, path: Path, name: str):
     to the portal costs that check, never the server."""
     from ingest.reader import Limits
     from ingest.sandbox import parse_sandboxed
-    from pcve import config
+    from pcve.core import config
 
     return next(iter(parse_sandboxed([(office, str(path), name)], Limits.from_config(cfg.limits),
                                      config_dir=str(config.CONFIG_DIR))))
@@ -48,7 +48,7 @@ def check_file(office: str, path: Path, file_name: str | None = None, cfg: Confi
     with its message in Kazakh, Russian and English (every text privacy-masked, never a flagged value)."""
     from expectations.validate import validate_batch
     from ingest.reports import issue_message, issue_rows, sort_issues
-    from pcve.periods import today_almaty
+    from pcve.core.periods import today_almaty
 
     cfg = cfg or load_config()
     if office not in cfg.offices:

@@ -49,7 +49,7 @@ def _guard(fn):
 
     @functools.wraps(fn)
     def wrapper(*a, **kw):
-        from pcve.home import HomeLocked
+        from pcve.core.home import HomeLocked
 
         try:
             return fn(*a, **kw)
@@ -132,7 +132,7 @@ _ESCAPES = {c: f"\\x{c:02x}" for c in range(32) if c != 9} | {0x7F: "\\x7f", 10:
 
 
 def _one_line(record: logging.LogRecord) -> bool:
-    from ingest.privacy import mask
+    from pcve.core.privacy import mask
 
     message = record.getMessage()
     # and IIN-shaped numbers and phones masked, whoever logs them (fsspec logs the paths it opens)
@@ -143,7 +143,7 @@ def _one_line(record: logging.LogRecord) -> bool:
 
 
 class Phases:
-    """The phases of a run named as they start (pcve.pipeline.PHASES): on a terminal a bar per
+    """The phases of a run named as they start (pcve.app.pipeline.PHASES): on a terminal a bar per
     phase (files read, where counted), piped one line per phase on stderr, with --json nothing."""
 
     def __init__(self, as_json: bool):
@@ -228,8 +228,8 @@ def _render_run(summary: dict) -> None:
 def run(home: Path, as_json: bool, wait: bool) -> None:
     """Run the whole pipeline in-process: pull new files from every office's source,
     validate, load, dbt build, publish the analysts' snapshot, write extracts."""
-    from pcve import pipeline
-    from pcve.home import Home
+    from pcve.app import pipeline
+    from pcve.core.home import Home
 
     h = Home.at(home).ensure()
     with h.writer_lock(wait=wait), Phases(as_json) as phases:
@@ -247,8 +247,8 @@ def run(home: Path, as_json: bool, wait: bool) -> None:
 def demo(home: Path, as_json: bool, in_process: bool) -> None:
     """Write the demo submissions into HOME/inbox/ and run the pipeline through
     Airflow (`airflow dags test` on an embedded SQLite metadata DB under HOME/airflow/)."""
+    from pcve.core.home import Home
     from pcve.demo_data import write_demo
-    from pcve.home import Home
 
     h = Home.at(home).ensure()
     files = write_demo(h.inbox)
@@ -256,19 +256,19 @@ def demo(home: Path, as_json: bool, in_process: bool) -> None:
     if not as_json:
         c.print(f"wrote {len(files)} demo workbook(s) into {h.inbox}")
     if in_process:
-        from pcve import pipeline
+        from pcve.app import pipeline
 
         with Phases(as_json) as phases:
             summary = pipeline.run(h.root, progress=phases.advance, phase=phases.phase)
     else:
-        from pcve.airflow_runner import DAG_PHASES, run_pipeline_via_airflow
+        from pcve.app.airflow_runner import DAG_PHASES, run_pipeline_via_airflow
 
         if not as_json:
             c.print("running the DAGs office_intake → warehouse_build → ministry_extract with `airflow dags test` …")
         with Phases(as_json) as phases:
             summary = {"airflow": run_pipeline_via_airflow(
                 h.root, progress=lambda dag_id: phases.phase(f"{DAG_PHASES[dag_id]} ({dag_id})"))}
-    from pcve.status import status as _status
+    from pcve.app.status import status as _status
 
     st = _status(h.root)
     summary["status"] = {o: v["counts"] for o, v in st["offices"].items()}
@@ -293,7 +293,7 @@ def demo(home: Path, as_json: bool, in_process: bool) -> None:
 @_guard
 def status(home: Path, as_json: bool, office: str | None, all_missing: bool, lang: str | None) -> None:
     """Per office and period: received, accepted, rejected (with why), superseded, missing."""
-    from pcve.status import status as _status
+    from pcve.app.status import status as _status
 
     rep = _status(home)
     if office:
@@ -304,7 +304,7 @@ def status(home: Path, as_json: bool, office: str | None, all_missing: bool, lan
     lang = lang or "en"
     names = {}
     if lang != "en":
-        from pcve.config import load_config
+        from pcve.core.config import load_config
 
         cfg = load_config()
         names = {c: (o.name_kk if lang == "kk" else o.name_ru) for c, o in cfg.offices.items()}
@@ -356,7 +356,7 @@ def export(home: Path, as_json: bool, periods: tuple[str, ...], profile: str, ou
     """Write the extract of given period(s) on demand.
 
     Exits 5 when nothing was written or found up to date (each skipped period says why)."""
-    from pcve import pipeline
+    from pcve.app import pipeline
 
     summary = pipeline.export(home, periods=list(periods), profile=profile, out=out, provisional=provisional)
     _emit(summary, as_json, _render_export)
@@ -394,8 +394,8 @@ def validate(file: Path, office: str, as_json: bool, lang: str | None) -> None:
     """Dry-run one file through parsing and the GX suites; nothing is stored.
 
     Exit code 4 when the file would be rejected."""
-    from pcve.check import check_file
-    from pcve.config import load_config
+    from pcve.app.check import check_file
+    from pcve.core.config import load_config
 
     cfg = load_config()
     if office not in cfg.offices:
@@ -425,7 +425,7 @@ def validate(file: Path, office: str, as_json: bool, lang: str | None) -> None:
 def void(submission_id: str, home: Path, as_json: bool, reason: str) -> None:
     """Withdraw an accepted submission (e.g. S000042): its period falls back to the
     submission that was current before. Recorded in the ledger; run `pcve run` after."""
-    from ingest.intake import void as _void
+    from pcve.app.intake import void as _void
 
     try:
         res = _void(home, submission_id, reason)
@@ -443,7 +443,7 @@ def void(submission_id: str, home: Path, as_json: bool, reason: str) -> None:
 def requeue(quarantined: Path, home: Path, as_json: bool) -> None:
     """Process a quarantined file again, after a fix to the pipeline (not to the file:
     a corrected file is simply sent again by the office)."""
-    from ingest.intake import requeue as _requeue
+    from pcve.app.intake import requeue as _requeue
 
     try:
         res = _requeue(home, quarantined)
@@ -460,7 +460,7 @@ def requeue(quarantined: Path, home: Path, as_json: bool) -> None:
 @_guard
 def purge(home: Path, as_json: bool, days: int | None) -> None:
     """Delete files rejected under the privacy rule after their retention period."""
-    from ingest.intake import purge_privacy_quarantine
+    from pcve.app.intake import purge_privacy_quarantine
 
     res = purge_privacy_quarantine(home, days)
     _emit({"purged": res}, as_json, lambda r: click.echo(f"purged {len(r['purged'])} file(s)"))
@@ -474,8 +474,8 @@ def purge(home: Path, as_json: bool, days: int | None) -> None:
 def rebuild(home: Path, as_json: bool, check_only: bool) -> None:
     """Rebuild the warehouse from the archive and the ledger (after damage or loss),
     then dbt build, publish and re-export: the extracts come out the same."""
-    from ingest.rebuild import check_warehouse
-    from pcve import pipeline
+    from pcve.app import pipeline
+    from pcve.app.rebuild import check_warehouse
 
     problem = check_warehouse(home)
     if check_only:
@@ -499,8 +499,8 @@ def template(office: str, period: str, out: Path) -> None:
     """Write a blank workbook for an office and period, in the office's language, with
     every sheet and header of the contract and dropdowns, so a clerk can hardly go wrong."""
     from ingest.template import template_file_name, write_template
-    from pcve.config import load_config
-    from pcve.periods import parse_period
+    from pcve.core.config import load_config
+    from pcve.core.periods import parse_period
 
     cfg = load_config()
     if office not in cfg.offices:
@@ -559,7 +559,7 @@ def synth(home: Path, offices: int, years: int, rows: int, last_year: int, bad_s
 def suites(check: bool) -> None:
     """(Re)generate the GX suites in expectations/suites/ from config/forms.yml."""
     from expectations.suites import SUITES_DIR, suite_json
-    from pcve.config import load_config
+    from pcve.core.config import load_config
 
     cfg = load_config()
     stale = [f for f, form in cfg.forms.items()
@@ -586,7 +586,7 @@ def suites(check: bool) -> None:
 def serve(home: Path, host: str, port: int) -> None:
     """The office portal: offices upload a workbook, see its located check at once, submit it into
     their source, and follow what they owe. Accounts: `pcve portal add-user`."""
-    from pcve.portal.app import serve as _serve
+    from pcve.app.portal.app import serve as _serve
 
     _serve(home, host=host, port=port)
 
@@ -612,8 +612,8 @@ def _read_password(name: str) -> str:
 def portal_add_user(name: str, home: Path, office: str | None, engineer: bool, replace: bool) -> None:
     """Create a portal user. The password is read from the terminal (asked twice) or from the
     first line of stdin, never from the command line."""
-    from pcve.config import load_config
-    from pcve.portal.accounts import AccountError, Accounts
+    from pcve.app.portal.accounts import AccountError, Accounts
+    from pcve.core.config import load_config
 
     if bool(office) == engineer:
         raise click.UsageError("give exactly one of --office CODE or --engineer")
@@ -632,7 +632,7 @@ def portal_add_user(name: str, home: Path, office: str | None, engineer: bool, r
 @_guard
 def portal_unlock(name: str, home: Path) -> None:
     """Lift a lock-out after repeated failed logins."""
-    from pcve.portal.accounts import AccountError, Accounts
+    from pcve.app.portal.accounts import AccountError, Accounts
 
     try:
         Accounts(Path(home)).unlock(name)
@@ -647,7 +647,7 @@ def portal_unlock(name: str, home: Path) -> None:
 @_guard
 def portal_list_users(home: Path, as_json: bool) -> None:
     """Portal users, their office and whether they are locked out (never a hash)."""
-    from pcve.portal.accounts import Accounts
+    from pcve.app.portal.accounts import Accounts
 
     users = Accounts(Path(home)).listing()
     _emit(users, as_json, lambda us: [click.echo(f"{u['name']:24} {u['office'] or 'engineer':12} "

@@ -20,13 +20,14 @@ from pathlib import Path
 
 from ingest import ledger as L
 from ingest import sources
-from ingest.parse import FileParser, Issue, ParsedFile
-from pcve.config import Config, load_config
-from pcve.faults import checkpoint
-from pcve.faults import enabled as faults_enabled
-from pcve.home import Home
-from pcve.periods import parse_period, today_almaty
-from pcve.safe_io import atomic_write
+from ingest.parse import FileParser
+from pcve.core.config import Config, load_config
+from pcve.core.faults import checkpoint
+from pcve.core.faults import enabled as faults_enabled
+from pcve.core.home import Home
+from pcve.core.model import Issue, ParsedFile
+from pcve.core.periods import parse_period, today_almaty
+from pcve.core.safe_io import atomic_write
 
 log = logging.getLogger("pcve.intake")
 
@@ -104,7 +105,7 @@ def stage_files(home, refs: list[dict], today: date | None = None, progress=None
     their files were fetched (their files are skipped, fetched again next run); without it the
     error is raised (Airflow's stage task: the task is retried). Any other failure to fetch one
     file holds that file (and its office's later files) for the next run.
-    `phase(name, total)`: called as validation starts (see pcve.pipeline.PHASES)."""
+    `phase(name, total)`: called as validation starts (see pcve.app.pipeline.PHASES)."""
     clock = time.perf_counter()
 
     h = Home.at(home).ensure()
@@ -195,13 +196,13 @@ def _parse_workers(n_files: int) -> int:
     """Child processes reading and parsing a batch: the CPUs this process may use (at most 4), or
     PCVE_PARSE_WORKERS; one for small batches and where this process may not have worker children
     (a Celery task: the one child is then a plain subprocess, see ingest/sandbox.py)."""
-    from pcve.procs import may_have_children
+    from pcve.core.procs import may_have_children
 
     if n_files < PARSE_POOL_MIN_FILES or not may_have_children():
         return 1
     if env := os.getenv("PCVE_PARSE_WORKERS", "").strip():
         return max(1, int(env))
-    from pcve.procs import usable_cpus
+    from pcve.core.procs import usable_cpus
 
     return usable_cpus()
 
@@ -223,7 +224,7 @@ def _parse_all(cfg: Config, jobs: list[tuple[int, dict, Path, str]]):
         return out
     from ingest.reader import Limits
     from ingest.sandbox import parse_sandboxed
-    from pcve import config
+    from pcve.core import config
 
     work = [(ref["office"], str(archived), ref["name"]) for _, ref, archived, _ in jobs]
     return parse_sandboxed(work, Limits.from_config(cfg.limits), workers=_parse_workers(len(jobs)),
@@ -282,7 +283,7 @@ def _record_name(name: str) -> str:
     """A file name as the pipeline records it (ledger, warehouse, reports, logs, quarantine, XCom):
     IIN-shaped numbers and phones masked (privacy rule). Two names differing only there are
     told apart by their bytes (sha256) or, at discovery, their size and time."""
-    from ingest.privacy import mask
+    from pcve.core.privacy import mask
 
     return mask(name)
 
@@ -314,7 +315,7 @@ def load_offices(home, staged_by_office: dict[str, list[dict]], docs_later: list
     One transaction for the batch rather than one per submission: each commit of DuckDB or
     PostgreSQL costs milliseconds, more than the rows of a workbook."""
     from ingest.warehouse_init import init_warehouse
-    from pcve import db
+    from pcve.core import db
 
     h = Home.at(home).ensure()
     cfg = load_config()
@@ -693,7 +694,7 @@ def _merge_office(offices: dict, office: str, out: dict) -> None:
 def void(home, submission_id: str, reason: str = "") -> dict:
     """Withdraw an accepted submission: the period falls back to what was current before it."""
     from ingest.load import set_status
-    from pcve import db
+    from pcve.core import db
 
     h = Home.at(home)
     with h.writer_lock():

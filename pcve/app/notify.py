@@ -16,7 +16,7 @@ from pathlib import Path
 
 from airflow.sdk import BaseHook, BaseNotifier
 
-from pcve.errors import PermanentError, TransientError
+from pcve.core.errors import PermanentError, TransientError
 
 _STATE = "overdue_digests.json"
 
@@ -168,7 +168,7 @@ def mark_sent(home: str | Path, digest: dict) -> None:
 
 
 def _path(home) -> Path:
-    from pcve.home import Home
+    from pcve.core.home import Home
 
     return Home.at(home).state / _STATE
 

@@ -24,7 +24,7 @@ PHASES = ("intake", "validation", "warehouse build", "publish", "extracts")
 
 def offices() -> list[str]:
     """Codes of the configured offices."""
-    from pcve.config import load_config
+    from pcve.core.config import load_config
 
     return sorted(load_config().offices)
 
@@ -32,8 +32,8 @@ def offices() -> list[str]:
 def discover(home: str | Path, office: str) -> list[dict]:
     """New files in the office's source, in processing order (first seen, mtime, name), as Airflow
     may keep them: the name privacy-masked, no path; `file_id` finds the file again (stage_chunk)."""
-    from ingest.intake import discover as _discover
-    from ingest.privacy import mask
+    from pcve.app.intake import discover as _discover
+    from pcve.core.privacy import mask
 
     return [{"office": office, "file_id": _file_id(r), "name": mask(r["name"]), "mtime": r["mtime"],
              "size": r["size"]} for r in _discover(home, office)]
@@ -80,8 +80,8 @@ def stage_chunk(home: str | Path, office: str, refs: list[dict]) -> list[dict]:
     """Archive, parse and validate one chunk of an office's files (GX batched per form); writes
     nothing to the warehouse. Results in the refs' order, each with its `file_id`; a file gone
     from the source since discovery comes back as {"file_id", "vanished": True}."""
-    from ingest.intake import INTAKE_CHUNK, stage_files
-    from ingest.intake import discover as _discover
+    from pcve.app.intake import INTAKE_CHUNK, stage_files
+    from pcve.app.intake import discover as _discover
 
     listing = {_file_id(r): r for r in _discover(home, office)}
     out: list[dict] = []
@@ -155,14 +155,14 @@ def _drop_staged(results: list[dict]) -> None:
 
 def stage(home: str | Path, file_ref: dict) -> dict:
     """Archive, parse and validate one file (a raw discovery ref); writes nothing to the warehouse."""
-    from ingest.intake import stage_files
+    from pcve.app.intake import stage_files
 
     return stage_files(home, [file_ref])[0]
 
 
 def load(home: str | Path, office: str, staged: list[dict]) -> dict:
     """Decide and load staged files of one office in order: one transaction per submission."""
-    from ingest.intake import load_staged
+    from pcve.app.intake import load_staged
 
     return load_staged(home, office, staged)
 
@@ -170,7 +170,7 @@ def load(home: str | Path, office: str, staged: list[dict]) -> dict:
 def load_all(home: str | Path, grouped: list[dict]) -> dict[str, dict]:
     """Decide and load the staged files of several offices ([{"office", "staged"}], in that order)
     in one transaction: submission ids follow the offices' order, whatever runs first elsewhere."""
-    from ingest.intake import load_offices
+    from pcve.app.intake import load_offices
 
     return load_offices(home, {g["office"]: g["staged"] for g in grouped})
 
@@ -178,15 +178,15 @@ def load_all(home: str | Path, grouped: list[dict]) -> dict[str, dict]:
 def intake(home: str | Path, only_offices: list[str] | None = None, progress=None, phase=None) -> dict:
     """discover + stage (validated in batches) + load, for every office. An office whose source
     fails is left out, with its error under offices.<office>.source_error (see `source_errors`)."""
-    from ingest.intake import intake as _intake
+    from pcve.app.intake import intake as _intake
 
     return _intake(home, only_offices=only_offices, progress=progress, phase=phase)
 
 
 def build_warehouse(home: str | Path, force: bool = False) -> dict:
     """`dbt build` on the warehouse, skipped when neither the raw layer nor the project changed."""
-    from pcve.home import Home
-    from pcve.warehouse import build, docs
+    from pcve.app.warehouse import build, docs
+    from pcve.core.home import Home
 
     result = build(home, force=force)
     # a run killed while writing the docs leaves none: the next run writes them even if the build is skipped
@@ -198,7 +198,7 @@ def build_warehouse(home: str | Path, force: bool = False) -> dict:
 
 def publish(home: str | Path) -> dict:
     """Atomically replace the analysts' read-only snapshot and the marts' Parquet files."""
-    from pcve.warehouse import publish as _publish
+    from pcve.app.warehouse import publish as _publish
 
     return _publish(home)
 
@@ -215,8 +215,8 @@ def export(home: str | Path, periods: list[str] | None = None, profile: str = "m
 def extract_periods(requested: list[str]) -> list[str]:
     """The extract periods of a request: a quarter is itself, a year is itself and its four
     quarters. Months have no ministry extract: a ConfigError says so (no silent no-op)."""
-    from pcve.errors import ConfigError
-    from pcve.periods import Period, parse_period
+    from pcve.core.errors import ConfigError
+    from pcve.core.periods import Period, parse_period
 
     out: list[str] = []
     for text in requested:
@@ -247,8 +247,8 @@ def maintain(home: str | Path, action: str, office: str | None = None, periods: 
 
     Returns a summary with `changed_offices`: the offices whose raw layer changed (their assets
     are emitted, so warehouse_build and then ministry_extract follow)."""
-    from pcve.errors import ConfigError
-    from pcve.periods import parse_period
+    from pcve.core.errors import ConfigError
+    from pcve.core.periods import parse_period
 
     if action not in MAINTENANCE_ACTIONS:
         raise ConfigError(f"unknown action {action!r}; one of {', '.join(MAINTENANCE_ACTIONS)}")
@@ -268,10 +268,10 @@ def maintain(home: str | Path, action: str, office: str | None = None, periods: 
         return {"action": action, "result": export(home, periods=extract_periods(tokens)), "changed_offices": []}
     if action == "void" and not reason.strip():
         raise ConfigError("void needs a reason (it is kept in the ledger)")
-    from ingest.intake import requeue, void
     from ingest.ledger import LedgerState
-    from pcve.home import Home
-    from pcve.status import effective_status
+    from pcve.app.intake import requeue, void
+    from pcve.app.status import effective_status
+    from pcve.core.home import Home
 
     h = Home.at(home)
     state = LedgerState.load(h.ledger)
@@ -300,15 +300,15 @@ def maintain(home: str | Path, action: str, office: str | None = None, periods: 
 
 def overdue(home: str | Path, as_of: str | None = None) -> list[dict]:
     """Submissions past their due day and not received."""
-    from pcve.status import overdue as _overdue
+    from pcve.app.status import overdue as _overdue
 
     return _overdue(home, as_of=as_of)
 
 
 def rebuild(home: str | Path) -> dict:
     """Rebuild the warehouse from archive + ledger, then dbt build, publish, re-export."""
-    from ingest.rebuild import rebuild_raw, stamp_warehouse
-    from pcve.home import Home
+    from pcve.app.rebuild import rebuild_raw, stamp_warehouse
+    from pcve.core.home import Home
 
     h = Home.at(home)
     with h.writer_lock():
@@ -329,8 +329,8 @@ def run(home: str | Path, progress=None, phase=None) -> dict:
     phase = phase or (lambda name, total=None: None)
     import time
 
-    from ingest.rebuild import check_warehouse, discard_undecided, rebuild_raw, stamp_warehouse
-    from pcve.home import Home
+    from pcve.app.rebuild import check_warehouse, discard_undecided, rebuild_raw, stamp_warehouse
+    from pcve.core.home import Home
 
     h = Home.at(home).ensure()
     timings: dict[str, float] = {}
@@ -431,6 +431,6 @@ def _save_exports_state(h, key: str | None, result: dict) -> None:
         return
     periods = sorted(p.name for p in h.exports.iterdir()
                      if not p.name.startswith(".") and p.name != "public" and (p / "manifest.json").is_file())
-    from pcve.safe_io import atomic_write
+    from pcve.core.safe_io import atomic_write
 
     atomic_write(h.state / "exports.json", json.dumps({"key": key, "periods": periods}, indent=2))

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from ingest.ledger import LedgerState, Submission
-from pcve.config import load_config
-from pcve.home import Home
-from pcve.periods import Period, parse_period, periods_between, today_almaty
+from pcve.core.config import load_config
+from pcve.core.home import Home
+from pcve.core.periods import Period, parse_period, periods_between, today_almaty
 
 
 def _last_ended(periodicity: str, as_of: date) -> Period:

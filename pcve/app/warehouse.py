@@ -13,7 +13,7 @@
 All three take the home's writer lock (DuckDB allows one writing process). Heavy imports (dbt,
 duckdb) happen inside the functions so DAG files importing the pipeline parse fast.
 
-On PostgreSQL (`PCVE_WAREHOUSE=postgres://…`, see pcve/db.py) dbt runs with the profile's `postgres`
+On PostgreSQL (`PCVE_WAREHOUSE=postgres://…`, see pcve/core/db.py) dbt runs with the profile's `postgres`
 target, and `publish` writes only the Parquet files: there is no snapshot file to copy, because
 PostgreSQL itself serves concurrent readers a consistent state (MVCC) while the pipeline writes.
 """
@@ -29,13 +29,14 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from pcve import db
-from pcve.errors import PermanentError
-from pcve.faults import checkpoint
-from pcve.faults import enabled as faults_enabled
-from pcve.home import Home
+from pcve.core import db
+from pcve.core.errors import PermanentError
+from pcve.core.faults import checkpoint
+from pcve.core.faults import enabled as faults_enabled
+from pcve.core.home import Home
+from pcve.core.paths import project_dir
 
-DBT_PROJECT_DIR = Path(os.getenv("PCVE_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
+DBT_PROJECT_DIR = Path(os.getenv("PCVE_DBT_PROJECT_DIR", project_dir("dbt_project")))
 # Files and folders of dbt_project/ that are outputs, not part of the project's definition.
 _PROJECT_OUTPUTS = {"target", "logs", "dbt_packages", ".user.yml"}
 # Tables published as Parquet: the star schema and the marts (not staging or intermediate views).
@@ -63,7 +64,7 @@ class WarehouseBuildError(PermanentError, RuntimeError):
 
 def _as_of(as_of: str | date | None) -> date:
     if as_of is None:
-        from pcve.periods import today_almaty
+        from pcve.core.periods import today_almaty
 
         return today_almaty()
     if isinstance(as_of, datetime):
@@ -82,7 +83,7 @@ def _read_state(h: Home, name: str) -> dict:
 
 def _write_state(h: Home, name: str, data: dict) -> None:
     h.state.mkdir(parents=True, exist_ok=True)
-    from pcve.safe_io import atomic_write
+    from pcve.core.safe_io import atomic_write
 
     atomic_write(h.state / name, json.dumps(data, indent=2, sort_keys=True))
 
@@ -112,7 +113,7 @@ def _ensure_raw_layer(h: Home) -> None:
     if db.exists(h.root):
         return
     from ingest.warehouse_init import init_warehouse
-    from pcve.config import load_config
+    from pcve.core.config import load_config
 
     con = db.connect(h.root)
     try:
@@ -345,7 +346,7 @@ def _summarise(res, command: str, h: Home | None = None) -> dict:
 
 
 def _dbt_checkpoint(event) -> None:
-    """Fault injection (pcve.faults): crash points after each dbt node, mid-build.
+    """Fault injection (pcve.core.faults): crash points after each dbt node, mid-build.
 
     `dbt.node` counts every node of the process's dbt commands (its n-th hit moves whenever the
     project gains or loses a node); `dbt.node.<unique_id>` names one node, e.g.

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = Path(os.getenv("PCVE_CONFIG_DIR", PROJECT_ROOT / "config"))
+from pcve.core.paths import project_dir
+
+CONFIG_DIR = Path(os.getenv("PCVE_CONFIG_DIR", project_dir("config")))
 
 
 @dataclass(frozen=True)

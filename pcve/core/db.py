@@ -63,7 +63,7 @@ def target(home=None, url: str | None = None) -> Target:
     """The configured warehouse: PCVE_WAREHOUSE (or `url`), else the home's DuckDB file."""
     url = (url if url is not None else os.getenv(ENV, "")).strip()
     if not url or url.lower() in ("duckdb", "embedded"):
-        from pcve.home import Home
+        from pcve.core.home import Home
 
         return Target("duckdb", path=Home.at(home).warehouse)
     parts = urlsplit(url)

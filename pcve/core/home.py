@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pcve.errors import TransientError
+from pcve.core.errors import TransientError
 
 
 class HomeLocked(TransientError, RuntimeError):

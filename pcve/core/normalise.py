@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
-from pcve.config import Config, Territory
-from pcve.periods import Period
+from pcve.core.config import Config, Territory
+from pcve.core.periods import Period
 
 _LATIN_UPPER = str.maketrans("ABCEHKMOPTXY", "АВСЕНКМОРТХУ")
 _LATIN_LOWER = str.maketrans("aceiopxyh", "асеіорхуһ")

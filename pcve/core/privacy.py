@@ -22,7 +22,7 @@ import re
 import unicodedata
 from datetime import date
 
-from ingest.normalise import fold
+from pcve.core.normalise import fold
 
 _TWELVE = re.compile(r"(?<!\d)(\d{12})(?!\d)")
 _PHONE = re.compile(r"(?<![\d+])(?:\+\s*7|8)[\s\-.()]*(?:\d[\s\-.()]*){9}\d(?!\d)")

@@ -2,7 +2,7 @@
 
 Pages: the login form (`/` without a session), an office's page (what it sent and what became
 of it, reports, periods due and overdue, blank templates), upload → check (the same parser,
-privacy gate and GX suites as intake: pcve.check) → submit into the office's source.
+privacy gate and GX suites as intake: pcve.app.check) → submit into the office's source.
 
 Security: a signed session cookie (itsdangerous; HttpOnly, SameSite=Strict, Secure over HTTPS)
 carrying the user and a CSRF token that every form posts back; a logout voids every cookie
@@ -29,14 +29,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ingest.privacy import mask
-from pcve.check import LANGS, check_file
-from pcve.config import load_config
-from pcve.home import Home
-from pcve.periods import ALMATY_TZ
-from pcve.portal import submit as S
-from pcve.portal.accounts import Accounts, User
-from pcve.portal.texts import REFUSED, TOO_LARGE, UI
+from pcve.app.check import LANGS, check_file
+from pcve.app.portal import submit as S
+from pcve.app.portal.accounts import Accounts, User
+from pcve.app.portal.texts import REFUSED, TOO_LARGE, UI
+from pcve.core.config import load_config
+from pcve.core.home import Home
+from pcve.core.periods import ALMATY_TZ
+from pcve.core.privacy import mask
 
 log = logging.getLogger("pcve.portal")
 HERE = Path(__file__).resolve().parent
@@ -218,7 +218,7 @@ def create_app(settings: Settings) -> FastAPI:
             return render(request, "login.html", session, user=None, failed=False)
         if not user.is_engineer:
             return RedirectResponse(f"/office/{user.office}", status_code=303)
-        from pcve.status import status
+        from pcve.app.status import status
 
         rep = status(home.root)
         return render(request, "offices.html", session, user=user, offices=rep["offices"])
@@ -294,7 +294,7 @@ def create_app(settings: Settings) -> FastAPI:
         import tempfile
 
         from ingest.template import template_file_name, write_template
-        from pcve.periods import parse_period
+        from pcve.core.periods import parse_period
 
         try:
             p = parse_period(period.strip())
@@ -445,8 +445,8 @@ def _reports_present(location: str, file_name: str) -> list[str]:
 def _owed(home: Home, code: str) -> dict:
     """The office page's data: submissions from the ledger (pcve status), files waiting for intake,
     periods missing with their deadlines, and the open period."""
-    from ingest.intake import discover
-    from pcve.status import _last_ended, status
+    from pcve.app.intake import discover
+    from pcve.app.status import _last_ended, status
 
     cfg = load_config()
     office = cfg.offices[code]
@@ -473,7 +473,7 @@ def _owed(home: Home, code: str) -> dict:
 
 
 def _next_period(p):
-    from pcve.periods import Period
+    from pcve.core.periods import Period
 
     if p.kind == "month":
         return Period("month", p.year + (p.number == 12), p.number % 12 + 1)
@@ -496,11 +496,11 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8081) -> None:
     """Run the portal with uvicorn; GX and the parsers are built before the first request."""
     import uvicorn
 
-    from pcve.check import warm
+    from pcve.app.check import warm
 
     settings = Settings.from_env(home)
     Home.at(settings.home).ensure()
-    for name in ("pcve.portal", "uvicorn.error", "uvicorn.access"):
+    for name in ("pcve.app.portal", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.INFO)
     warm()
     log.info("portal: serving %s on http://%s:%d", settings.home, host, port)

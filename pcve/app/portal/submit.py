@@ -19,9 +19,9 @@ from datetime import datetime
 from pathlib import Path
 
 from ingest import sources
-from ingest.privacy import mask
 from ingest.reader import MAX_FILE_BYTES, SUPPORTED_EXT
-from pcve.periods import ALMATY_TZ
+from pcve.core.periods import ALMATY_TZ
+from pcve.core.privacy import mask
 
 log = logging.getLogger("pcve.portal")
 
