@@ -6,6 +6,8 @@ from _common import COMMON_DAG_KWARGS, NO_RETRIES, RETRIES, TIMEOUTS, home, repo
 from airflow.sdk import dag, get_current_context, task
 
 from pcve.app import pipeline
+from pcve.app.notify import mark_sent, overdue_digests
+from pcve.core.periods import ALMATY_TZ, today_almaty
 
 DOC_MD = """
 ### submission_deadlines — overdue submissions, every morning
@@ -43,14 +45,12 @@ sends nothing: a backfill is for looking back, not for alerting again.
 def submission_deadlines():
     @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"])
     def find_overdue(logical_date=None) -> dict:
-        from pcve.core.periods import ALMATY_TZ, today_almaty
 
         as_of = (logical_date.astimezone(ALMATY_TZ).date() if logical_date else today_almaty()).isoformat()
         return {"as_of": as_of, "overdue": pipeline.overdue(home(), as_of=as_of)}
 
     @task(**RETRIES, multiple_outputs=False, execution_timeout=TIMEOUTS["quick"])
     def notify_overdue(found: dict) -> dict:
-        from pcve.app.notify import mark_sent, overdue_digests
 
         ctx = get_current_context()
         run_type = getattr(ctx.get("dag_run"), "run_type", None)  # DagRunType.BACKFILL_JOB: value "backfill"

@@ -23,8 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from expectations.suites import SUITES_DIR, load_suite_dict
+from expectations.validate import _quiet_gx
 from pcve.core.model import ParsedFile
 from pcve.core.privacy import mask
+from pcve.core.safe_io import atomic_write
 
 SITE_NAME = "pcve_validation"
 log = logging.getLogger("pcve.datadocs")
@@ -69,7 +71,6 @@ def _masked(obj):
 
 
 def _context(home):
-    from expectations.validate import _quiet_gx
 
     _quiet_gx()
     from great_expectations.data_context import EphemeralDataContext
@@ -201,7 +202,6 @@ def _cache_put(path: Path, entries: dict[str, dict]) -> None:
         cache = {}
     cache.update(entries)
     path.parent.mkdir(parents=True, exist_ok=True)
-    from pcve.core.safe_io import atomic_write
 
     atomic_write(path, json.dumps(cache, ensure_ascii=False))
 

@@ -20,6 +20,7 @@ from datetime import date
 from expectations.suites import SUITES_DIR, derived_sum_column, load_suite_dict
 from pcve.core.config import Config
 from pcve.core.model import Issue, ParsedFile
+from pcve.core.privacy import mask
 
 log = logging.getLogger("pcve.validate")
 _GX = None  # (context, {form: (batch_definition, suite)}) built once per process
@@ -223,7 +224,6 @@ def _file_result(conf_json: dict, ok: bool, n: int, hits: list[tuple[str, object
 
 
 def _suite_result(suite_name: str, pf: ParsedFile, form_name: str, results: list[dict], batch_result) -> dict:
-    from pcve.core.privacy import mask
 
     ok = sum(1 for r in results if r["success"])
     return {

@@ -26,6 +26,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from exports.revisions import write_files
+
 ENV = "PCVE_MINISTRY_LOCATION"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -52,7 +54,6 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _deliver_local(root: Path, period: str, source: Path) -> str:
-    from exports.revisions import write_files
 
     root.mkdir(parents=True, exist_ok=True)
     target = root / period

@@ -23,6 +23,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from pcve.core.faults import checkpoint
+from pcve.core.privacy import mask
 
 log = logging.getLogger("pcve.reader")
 
@@ -149,7 +150,6 @@ def read_spreadsheet(path: Path, lim: Limits = DEFAULT_LIMITS) -> list[Sheet]:
     except (ET.ParseError, zipfile.BadZipFile):  # not well-formed XML (or a DTD/entity trick): not a workbook
         raise ReadError("cannot_open") from None
     except Exception as exc:  # go on without merge/formula details, but say so
-        from pcve.core.privacy import mask
 
         log.warning("could not scan %r for merges and formulas (%s)", mask(path.name), type(exc).__name__)
         extra = {}

@@ -26,8 +26,10 @@ from pathlib import Path
 
 from ingest.parse import FileParser, internal_error_file
 from ingest.reader import Limits
+from pcve.core import config
 from pcve.core.config import load_config
 from pcve.core.model import Issue, ParsedFile
+from pcve.core.periods import period_from_filename
 from pcve.core.privacy import mask
 
 log = logging.getLogger("pcve.sandbox")
@@ -88,7 +90,6 @@ def _child(conn, config_dir: str, limits: Limits) -> None:
 
 
 def rejected(office: str, name: str, rule: str, detail: str) -> ParsedFile:
-    from pcve.core.periods import period_from_filename
 
     name = mask(name)
     try:
@@ -197,7 +198,6 @@ class _Worker:
 def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, config_dir: str | None = None,
                     ) -> Iterator[ParsedFile]:
     """ParsedFiles in the jobs' order, each read and parsed in a child process under `limits`."""
-    from pcve.core import config
 
     config_dir = str(config_dir or config.CONFIG_DIR)
     jobs = list(jobs)

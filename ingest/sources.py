@@ -33,6 +33,7 @@ from pathlib import Path
 
 from pcve.core.errors import PermanentError, TransientError  # Airflow's retry policy reads these
 from pcve.core.periods import ALMATY_TZ
+from pcve.core.safe_io import UnsafePath, atomic_copy, atomic_write, check_folder
 
 log = logging.getLogger("pcve.sources")
 
@@ -433,7 +434,6 @@ def write_back(location: str, name: str, data: bytes, office: str | None = None)
         target_dir = f"{root}/{REPORTS_DIR}"
         target = f"{target_dir}/{safe_name(name)}"
         if _is_local(fs):
-            from pcve.core.safe_io import UnsafePath, atomic_write, check_folder
 
             folder = Path(target_dir)
             try:
@@ -459,6 +459,5 @@ def _is_local(fs) -> bool:
 
 
 def copy_local(src: Path, dest: Path) -> None:
-    from pcve.core.safe_io import atomic_copy
 
     atomic_copy(src, dest)

@@ -27,6 +27,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pcve.core.home import Home
 from pcve.core.paths import project_dir, project_root
 
 REPO = project_root()  # the checkout, or the wheel's pcve/_data (pcve/core/paths.py)
@@ -617,7 +618,6 @@ def scale(home: str | os.PathLike, postgres_url: str) -> int:
     _run(h, ["db", "migrate"], env=env, timeout=900)
     _run(h, ["pools", "set", WRITER_POOL, "1",
              "One task at a time reads or writes the pcve warehouse (DuckDB: one writing process)"], env=env, timeout=300)
-    from pcve.core.home import Home
 
     Home.at(h).ensure()
     redis = shutil.which("redis-server") or "/usr/bin/redis-server"

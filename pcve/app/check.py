@@ -11,7 +11,14 @@ import threading
 from datetime import date
 from pathlib import Path
 
+from expectations.validate import _context, validate_batch
+from ingest.parse import FileParser
+from ingest.reader import Limits
+from ingest.reports import issue_message, issue_rows, sort_issues
+from ingest.sandbox import parse_sandboxed
+from pcve.core import config
 from pcve.core.config import Config, load_config
+from pcve.core.periods import today_almaty
 
 LANGS = ("kk", "ru", "en")
 
@@ -21,7 +28,6 @@ _lock = threading.Lock()
 
 
 def _parser(cfg: Config, office: str):
-    from ingest.parse import FileParser
 
     key = (id(cfg), office)
     if key not in _parsers:  # matchers index every territory and code name: built once per office
@@ -32,9 +38,6 @@ def _parser(cfg: Config, office: str):
 def _parse(cfg: Config, office: str, path: Path, name: str):
     """Read and parse in a child process under intake's limits (ingest/sandbox.py): a bomb uploaded
     to the portal costs that check, never the server."""
-    from ingest.reader import Limits
-    from ingest.sandbox import parse_sandboxed
-    from pcve.core import config
 
     return next(iter(parse_sandboxed([(office, str(path), name)], Limits.from_config(cfg.limits),
                                      config_dir=str(config.CONFIG_DIR))))
@@ -46,9 +49,6 @@ def check_file(office: str, path: Path, file_name: str | None = None, cfg: Confi
 
     Returns the file's period, row counts, error and warning counts and the located issues, each
     with its message in Kazakh, Russian and English (every text privacy-masked, never a flagged value)."""
-    from expectations.validate import validate_batch
-    from ingest.reports import issue_message, issue_rows, sort_issues
-    from pcve.core.periods import today_almaty
 
     cfg = cfg or load_config()
     if office not in cfg.offices:
@@ -68,7 +68,6 @@ def check_file(office: str, path: Path, file_name: str | None = None, cfg: Confi
 
 def warm(cfg: Config | None = None) -> None:
     """Build what the first check would otherwise wait for: the GX context and every office's parser."""
-    from expectations.validate import _context
 
     cfg = cfg or load_config()
     with _lock:

@@ -6,6 +6,9 @@ holds the home; 4 `pcve validate` found errors in the file; 5 the command did
 only part of its work: `pcve export` wrote nothing (every period asked for was
 skipped: it says why), or `pcve run` did everything else but an office's source
 could not be read (unreachable: run again later; refused: fix its credentials).
+
+Each command imports the stage it runs inside its own function: `pcve --help` loads no stage, GX,
+dbt or Airflow. Lazy for start-up speed only: no cycle needs it (.importlinter, acyclic).
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ import sys
 from pathlib import Path
 
 import click
+
+from pcve.core.config import load_config
+from pcve.core.home import Home, HomeLocked
+from pcve.core.periods import parse_period
+from pcve.core.privacy import mask
 
 EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID, EXIT_NOTHING = 1, 3, 4, 5
 EXIT_SOURCE = EXIT_NOTHING  # `pcve run`: part of the work not done, as `pcve export` writing nothing
@@ -49,7 +57,6 @@ def _guard(fn):
 
     @functools.wraps(fn)
     def wrapper(*a, **kw):
-        from pcve.core.home import HomeLocked
 
         try:
             return fn(*a, **kw)
@@ -132,7 +139,6 @@ _ESCAPES = {c: f"\\x{c:02x}" for c in range(32) if c != 9} | {0x7F: "\\x7f", 10:
 
 
 def _one_line(record: logging.LogRecord) -> bool:
-    from pcve.core.privacy import mask
 
     message = record.getMessage()
     # and IIN-shaped numbers and phones masked, whoever logs them (fsspec logs the paths it opens)
@@ -229,7 +235,6 @@ def run(home: Path, as_json: bool, wait: bool) -> None:
     """Run the whole pipeline in-process: pull new files from every office's source,
     validate, load, dbt build, publish the analysts' snapshot, write extracts."""
     from pcve.app import pipeline
-    from pcve.core.home import Home
 
     h = Home.at(home).ensure()
     with h.writer_lock(wait=wait), Phases(as_json) as phases:
@@ -247,7 +252,6 @@ def run(home: Path, as_json: bool, wait: bool) -> None:
 def demo(home: Path, as_json: bool, in_process: bool) -> None:
     """Write the demo submissions into HOME/inbox/ and run the pipeline through
     Airflow (`airflow dags test` on an embedded SQLite metadata DB under HOME/airflow/)."""
-    from pcve.core.home import Home
     from pcve.demo_data import write_demo
 
     h = Home.at(home).ensure()
@@ -304,7 +308,6 @@ def status(home: Path, as_json: bool, office: str | None, all_missing: bool, lan
     lang = lang or "en"
     names = {}
     if lang != "en":
-        from pcve.core.config import load_config
 
         cfg = load_config()
         names = {c: (o.name_kk if lang == "kk" else o.name_ru) for c, o in cfg.offices.items()}
@@ -395,7 +398,6 @@ def validate(file: Path, office: str, as_json: bool, lang: str | None) -> None:
 
     Exit code 4 when the file would be rejected."""
     from pcve.app.check import check_file
-    from pcve.core.config import load_config
 
     cfg = load_config()
     if office not in cfg.offices:
@@ -499,8 +501,6 @@ def template(office: str, period: str, out: Path) -> None:
     """Write a blank workbook for an office and period, in the office's language, with
     every sheet and header of the contract and dropdowns, so a clerk can hardly go wrong."""
     from ingest.template import template_file_name, write_template
-    from pcve.core.config import load_config
-    from pcve.core.periods import parse_period
 
     cfg = load_config()
     if office not in cfg.offices:
@@ -559,7 +559,6 @@ def synth(home: Path, offices: int, years: int, rows: int, last_year: int, bad_s
 def suites(check: bool) -> None:
     """(Re)generate the GX suites in expectations/suites/ from config/forms.yml."""
     from expectations.suites import SUITES_DIR, suite_json
-    from pcve.core.config import load_config
 
     cfg = load_config()
     stale = [f for f, form in cfg.forms.items()
@@ -613,7 +612,6 @@ def portal_add_user(name: str, home: Path, office: str | None, engineer: bool, r
     """Create a portal user. The password is read from the terminal (asked twice) or from the
     first line of stdin, never from the command line."""
     from pcve.app.portal.accounts import AccountError, Accounts
-    from pcve.core.config import load_config
 
     if bool(office) == engineer:
         raise click.UsageError("give exactly one of --office CODE or --engineer")

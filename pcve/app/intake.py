@@ -18,15 +18,26 @@ from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
+from expectations.datadocs import publish_data_docs
+from expectations.validate import validate_batch
 from ingest import ledger as L
 from ingest import sources
-from ingest.parse import FileParser
+from ingest.load import load_batch, set_status
+from ingest.messages import render
+from ingest.parse import FileParser, internal_error_file
+from ingest.reader import Limits
+from ingest.reports import _params, errors_csv, errors_html, receipt_html
+from ingest.sandbox import parse_sandboxed
+from ingest.warehouse_init import init_warehouse
+from pcve.core import config, db
 from pcve.core.config import Config, load_config
 from pcve.core.faults import checkpoint
 from pcve.core.faults import enabled as faults_enabled
 from pcve.core.home import Home
 from pcve.core.model import Issue, ParsedFile
 from pcve.core.periods import parse_period, today_almaty
+from pcve.core.privacy import mask
+from pcve.core.procs import may_have_children, usable_cpus
 from pcve.core.safe_io import atomic_write
 
 log = logging.getLogger("pcve.intake")
@@ -196,13 +207,11 @@ def _parse_workers(n_files: int) -> int:
     """Child processes reading and parsing a batch: the CPUs this process may use (at most 4), or
     PCVE_PARSE_WORKERS; one for small batches and where this process may not have worker children
     (a Celery task: the one child is then a plain subprocess, see ingest/sandbox.py)."""
-    from pcve.core.procs import may_have_children
 
     if n_files < PARSE_POOL_MIN_FILES or not may_have_children():
         return 1
     if env := os.getenv("PCVE_PARSE_WORKERS", "").strip():
         return max(1, int(env))
-    from pcve.core.procs import usable_cpus
 
     return usable_cpus()
 
@@ -222,9 +231,6 @@ def _parse_all(cfg: Config, jobs: list[tuple[int, dict, Path, str]]):
                 parsers[ref["office"]] = FileParser(cfg, ref["office"])
             out.append(parsers[ref["office"]].parse(archived, ref["name"]))
         return out
-    from ingest.reader import Limits
-    from ingest.sandbox import parse_sandboxed
-    from pcve.core import config
 
     work = [(ref["office"], str(archived), ref["name"]) for _, ref, archived, _ in jobs]
     return parse_sandboxed(work, Limits.from_config(cfg.limits), workers=_parse_workers(len(jobs)),
@@ -234,7 +240,6 @@ def _parse_all(cfg: Config, jobs: list[tuple[int, dict, Path, str]]):
 def _validate(cfg: Config, files: list[ParsedFile], today: date) -> list:
     """GX once per form for the whole batch; if that fails, file by file, so that a fault on one
     file's rows rejects that file (internal_error, stage validate) and not the batch."""
-    from expectations.validate import validate_batch
 
     try:
         return validate_batch(cfg, files, today, file_results=data_docs_mode())
@@ -245,7 +250,6 @@ def _validate(cfg: Config, files: list[ParsedFile], today: date) -> list:
         try:
             out.append(validate_batch(cfg, [pf], today, file_results=data_docs_mode())[0])
         except Exception as exc:
-            from ingest.parse import internal_error_file
 
             bad = internal_error_file(pf.office, pf.file_name, "validate", exc)
             pf.rows, pf.issues = {}, pf.issues + bad.issues
@@ -283,7 +287,6 @@ def _record_name(name: str) -> str:
     """A file name as the pipeline records it (ledger, warehouse, reports, logs, quarantine, XCom):
     IIN-shaped numbers and phones masked (privacy rule). Two names differing only there are
     told apart by their bytes (sha256) or, at discovery, their size and time."""
-    from pcve.core.privacy import mask
 
     return mask(name)
 
@@ -314,8 +317,6 @@ def load_offices(home, staged_by_office: dict[str, list[dict]], docs_later: list
     again under the same id; the run's first step removes the warehouse rows of undecided ids.
     One transaction for the batch rather than one per submission: each commit of DuckDB or
     PostgreSQL costs milliseconds, more than the rows of a workbook."""
-    from ingest.warehouse_init import init_warehouse
-    from pcve.core import db
 
     h = Home.at(home).ensure()
     cfg = load_config()
@@ -385,8 +386,6 @@ def _staged_doc(item: dict) -> dict | None:
 def _plan_office(h: Home, cfg: Config, state: L.LedgerState, index: _LedgerIndex, office: str,
                  staged: list[dict], out: dict, received_events: list[dict]) -> list[tuple]:
     """Decide each staged file of one office (accepted, rejected or duplicate), in order."""
-    from ingest.messages import render
-    from ingest.reports import _params
 
     items = [s for s in staged if s and s.get("office") == office]
     items.sort(key=lambda s: (s["mtime"], s["name"]))
@@ -461,7 +460,6 @@ def _publish_validation_docs(h: Home, staged: list[dict]) -> None:
     if not staged:
         return
     try:
-        from expectations.datadocs import publish_data_docs
 
         publish_data_docs(h.root, staged)
     except Exception as exc:  # docs are a view of results already stored in the warehouse
@@ -472,9 +470,6 @@ def _load_isolated(con, cfg: Config, plans: list[tuple]) -> None:
     """The batch in one transaction; if the database refuses it, each file in its own, and a file
     whose rows it still refuses becomes a rejection (internal_error, stage load) with only its
     record and issues loaded: one file never stops the batch, and no undecided rows remain."""
-    from ingest.load import load_batch
-    from ingest.messages import render
-    from ingest.parse import internal_error_file
 
     try:
         load_batch(con, cfg, [(p[5], p[1]) for p in plans])
@@ -517,7 +512,6 @@ def _decided(h: Home, cfg: Config, office: str, item: dict, st: dict, pf: Parsed
              out: dict) -> dict:
     """After the warehouse commit: quarantine and reports to the office. Returns the ledger
     decision, which the caller appends (all of a batch with one fsync)."""
-    from ingest.reports import errors_csv, errors_html, receipt_html
 
     checkpoint("load.committed")  # in the warehouse, not yet in the ledger
     decision = {"event": status, "submission_id": sub["submission_id"], "at": L.now_iso(),
@@ -577,7 +571,6 @@ def _received(index: _LedgerIndex, state: L.LedgerState, item: dict, st: dict, e
 
 
 def _quarantine(h: Home, cfg: Config, office: str, st: dict, pf: ParsedFile, privacy: bool) -> Path:
-    from ingest.reports import errors_csv, errors_html
 
     qdir = h.quarantine / office
     qdir.mkdir(parents=True, exist_ok=True)
@@ -693,8 +686,6 @@ def _merge_office(offices: dict, office: str, out: dict) -> None:
 # ---------------------------------------------------------------- engineers' tools
 def void(home, submission_id: str, reason: str = "") -> dict:
     """Withdraw an accepted submission: the period falls back to what was current before it."""
-    from ingest.load import set_status
-    from pcve.core import db
 
     h = Home.at(home)
     with h.writer_lock():

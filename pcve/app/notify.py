@@ -17,6 +17,7 @@ from pathlib import Path
 from airflow.sdk import BaseHook, BaseNotifier
 
 from pcve.core.errors import PermanentError, TransientError
+from pcve.core.home import Home
 
 _STATE = "overdue_digests.json"
 
@@ -168,7 +169,6 @@ def mark_sent(home: str | Path, digest: dict) -> None:
 
 
 def _path(home) -> Path:
-    from pcve.core.home import Home
 
     return Home.at(home).state / _STATE
 

@@ -3,8 +3,10 @@ same functions, so what runs in Airflow is what the tests run.
 
 Every function takes the home (a path) and returns a small JSON-serialisable
 summary (safe for XCom: counts, ids, file names, never cell values).
-Heavy imports (pandas, GX, dbt, duckdb) happen inside the functions, not at
-import time, so DAG files that import this module parse fast.
+Heavy imports (pandas, GX, dbt, duckdb) and the stage modules this layer joins
+(pcve.app.intake, .rebuild, .warehouse, exports.extract) happen inside the
+functions, not at import time, so DAG files that import this module parse fast.
+Lazy for start-up speed only: no cycle needs them (.importlinter, acyclic).
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ import logging
 from pathlib import Path
 
 from ingest.sources import SourceError, SourceRefused, SourceUnavailable
+from pcve.core.config import load_config
+from pcve.core.errors import ConfigError
+from pcve.core.home import Home
+from pcve.core.periods import Period, parse_period
+from pcve.core.privacy import mask
+from pcve.core.safe_io import atomic_write
 
 log = logging.getLogger("pcve.pipeline")
 
@@ -24,7 +32,6 @@ PHASES = ("intake", "validation", "warehouse build", "publish", "extracts")
 
 def offices() -> list[str]:
     """Codes of the configured offices."""
-    from pcve.core.config import load_config
 
     return sorted(load_config().offices)
 
@@ -33,7 +40,6 @@ def discover(home: str | Path, office: str) -> list[dict]:
     """New files in the office's source, in processing order (first seen, mtime, name), as Airflow
     may keep them: the name privacy-masked, no path; `file_id` finds the file again (stage_chunk)."""
     from pcve.app.intake import discover as _discover
-    from pcve.core.privacy import mask
 
     return [{"office": office, "file_id": _file_id(r), "name": mask(r["name"]), "mtime": r["mtime"],
              "size": r["size"]} for r in _discover(home, office)]
@@ -186,7 +192,6 @@ def intake(home: str | Path, only_offices: list[str] | None = None, progress=Non
 def build_warehouse(home: str | Path, force: bool = False) -> dict:
     """`dbt build` on the warehouse, skipped when neither the raw layer nor the project changed."""
     from pcve.app.warehouse import build, docs
-    from pcve.core.home import Home
 
     result = build(home, force=force)
     # a run killed while writing the docs leaves none: the next run writes them even if the build is skipped
@@ -215,8 +220,6 @@ def export(home: str | Path, periods: list[str] | None = None, profile: str = "m
 def extract_periods(requested: list[str]) -> list[str]:
     """The extract periods of a request: a quarter is itself, a year is itself and its four
     quarters. Months have no ministry extract: a ConfigError says so (no silent no-op)."""
-    from pcve.core.errors import ConfigError
-    from pcve.core.periods import Period, parse_period
 
     out: list[str] = []
     for text in requested:
@@ -247,8 +250,6 @@ def maintain(home: str | Path, action: str, office: str | None = None, periods: 
 
     Returns a summary with `changed_offices`: the offices whose raw layer changed (their assets
     are emitted, so warehouse_build and then ministry_extract follow)."""
-    from pcve.core.errors import ConfigError
-    from pcve.core.periods import parse_period
 
     if action not in MAINTENANCE_ACTIONS:
         raise ConfigError(f"unknown action {action!r}; one of {', '.join(MAINTENANCE_ACTIONS)}")
@@ -271,7 +272,6 @@ def maintain(home: str | Path, action: str, office: str | None = None, periods: 
     from ingest.ledger import LedgerState
     from pcve.app.intake import requeue, void
     from pcve.app.status import effective_status
-    from pcve.core.home import Home
 
     h = Home.at(home)
     state = LedgerState.load(h.ledger)
@@ -308,7 +308,6 @@ def overdue(home: str | Path, as_of: str | None = None) -> list[dict]:
 def rebuild(home: str | Path) -> dict:
     """Rebuild the warehouse from archive + ledger, then dbt build, publish, re-export."""
     from pcve.app.rebuild import rebuild_raw, stamp_warehouse
-    from pcve.core.home import Home
 
     h = Home.at(home)
     with h.writer_lock():
@@ -330,7 +329,6 @@ def run(home: str | Path, progress=None, phase=None) -> dict:
     import time
 
     from pcve.app.rebuild import check_warehouse, discard_undecided, rebuild_raw, stamp_warehouse
-    from pcve.core.home import Home
 
     h = Home.at(home).ensure()
     timings: dict[str, float] = {}
@@ -431,6 +429,5 @@ def _save_exports_state(h, key: str | None, result: dict) -> None:
         return
     periods = sorted(p.name for p in h.exports.iterdir()
                      if not p.name.startswith(".") and p.name != "public" and (p / "manifest.json").is_file())
-    from pcve.core.safe_io import atomic_write
 
     atomic_write(h.state / "exports.json", json.dumps({"key": key, "periods": periods}, indent=2))

@@ -11,16 +11,26 @@ import logging
 import os
 from datetime import date
 
+from expectations.validate import validate_batch
 from ingest import ledger as L
+from ingest.load import delete_submission, load_batch
+from ingest.messages import render
+from ingest.parse import FileParser
+from ingest.reports import _params
+from ingest.warehouse_init import init_warehouse
+from pcve.app.intake import _jsonable
+from pcve.core import db
 from pcve.core.config import load_config
 from pcve.core.home import Home
+from pcve.core.model import ParsedFile
+from pcve.core.periods import parse_period, today_almaty
+from pcve.core.safe_io import atomic_write
 
 log = logging.getLogger("pcve.rebuild")
 
 
 def check_warehouse(home) -> str | None:
     """None when the raw layer agrees with the ledger; otherwise what is wrong."""
-    from pcve.core import db
 
     h = Home.at(home)
     state = L.LedgerState.load(h.ledger)
@@ -102,7 +112,6 @@ def stamp_warehouse(home) -> None:
     stamp = _stamp(h)
     if stamp is None:
         return
-    from pcve.core.safe_io import atomic_write
 
     h.state.mkdir(parents=True, exist_ok=True)
     atomic_write(h.state / "warehouse_stamp.json", json.dumps(stamp))
@@ -121,8 +130,6 @@ def discard_undecided(home) -> list[str]:
 
 
 def _discard_undecided(h: Home) -> list[str]:
-    from ingest.load import delete_submission
-    from pcve.core import db
 
     state = L.LedgerState.load(h.ledger)
     undecided = {sid for sid, s in state.submissions.items() if s.status not in L.DECISIONS | {"voided"}}
@@ -157,14 +164,6 @@ def _discard_undecided(h: Home) -> list[str]:
 def rebuild_raw(home, today: date | None = None) -> dict:
     """Recreate the raw layer from archive + ledger. The damaged one is kept aside: the DuckDB file
     renamed, on PostgreSQL the schema `raw` renamed to `raw_damaged_<time>`."""
-    from expectations.validate import validate_batch
-    from ingest.load import load_batch
-    from ingest.messages import render
-    from ingest.parse import FileParser
-    from ingest.reports import _params
-    from ingest.warehouse_init import init_warehouse
-    from pcve.core import db
-    from pcve.core.periods import parse_period, today_almaty
 
     h = Home.at(home)
     cfg = load_config()
@@ -195,7 +194,6 @@ def rebuild_raw(home, today: date | None = None) -> dict:
             if archived.exists():
                 pf = parser.parse(archived, s.file_name)
             else:  # a privacy-rejected file purged after its retention: its record stays, content gone
-                from pcve.core.model import ParsedFile
 
                 pf = ParsedFile(s.office, s.file_name, parse_period(s.period) if s.period else None, s.scope)
             parsed.append((s, pf))
@@ -241,7 +239,6 @@ def _raw_schema_aside(t) -> None:
     """PostgreSQL: rename the schema `raw` (if any) to raw_damaged_<time>; init_warehouse makes a new one."""
     import re
 
-    from pcve.core import db
 
     with db.connect(t=t) as con:
         if con.execute("select 1 from information_schema.schemata where schema_name = 'raw'").fetchall():
@@ -251,7 +248,6 @@ def _raw_schema_aside(t) -> None:
 
 
 def _jsonable_rows(staged: dict) -> dict:
-    from pcve.app.intake import _jsonable
 
     staged["rows"] = {f: [{k: _jsonable(v) for k, v in r.items() if k != "_parse_errors"} for r in rows]
                       for f, rows in staged["rows"].items()}

@@ -29,12 +29,16 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from ingest.warehouse_init import init_warehouse
 from pcve.core import db
+from pcve.core.config import load_config
 from pcve.core.errors import PermanentError
 from pcve.core.faults import checkpoint
 from pcve.core.faults import enabled as faults_enabled
 from pcve.core.home import Home
 from pcve.core.paths import project_dir
+from pcve.core.periods import today_almaty
+from pcve.core.safe_io import atomic_write
 
 DBT_PROJECT_DIR = Path(os.getenv("PCVE_DBT_PROJECT_DIR", project_dir("dbt_project")))
 # Files and folders of dbt_project/ that are outputs, not part of the project's definition.
@@ -64,7 +68,6 @@ class WarehouseBuildError(PermanentError, RuntimeError):
 
 def _as_of(as_of: str | date | None) -> date:
     if as_of is None:
-        from pcve.core.periods import today_almaty
 
         return today_almaty()
     if isinstance(as_of, datetime):
@@ -83,7 +86,6 @@ def _read_state(h: Home, name: str) -> dict:
 
 def _write_state(h: Home, name: str, data: dict) -> None:
     h.state.mkdir(parents=True, exist_ok=True)
-    from pcve.core.safe_io import atomic_write
 
     atomic_write(h.state / name, json.dumps(data, indent=2, sort_keys=True))
 
@@ -112,8 +114,6 @@ def _ensure_raw_layer(h: Home) -> None:
     """A home without a warehouse gets an empty raw layer, so a build on it succeeds (empty marts)."""
     if db.exists(h.root):
         return
-    from ingest.warehouse_init import init_warehouse
-    from pcve.core.config import load_config
 
     con = db.connect(h.root)
     try:

@@ -27,6 +27,8 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from pcve.core.home import Home
+
 ENV = "PCVE_WAREHOUSE"
 PASSWORD_ENV = "PCVE_WAREHOUSE_PASSWORD"
 # What dbt_project/profiles.yml's `postgres` output reads (set from PCVE_WAREHOUSE by dbt_env()).
@@ -63,7 +65,6 @@ def target(home=None, url: str | None = None) -> Target:
     """The configured warehouse: PCVE_WAREHOUSE (or `url`), else the home's DuckDB file."""
     url = (url if url is not None else os.getenv(ENV, "")).strip()
     if not url or url.lower() in ("duckdb", "embedded"):
-        from pcve.core.home import Home
 
         return Target("duckdb", path=Home.at(home).warehouse)
     parts = urlsplit(url)

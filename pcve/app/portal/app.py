@@ -29,13 +29,18 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from pcve.app.check import LANGS, check_file
+from ingest import sources
+from ingest.ledger import LedgerState
+from ingest.template import template_file_name, write_template
+from pcve.app.check import LANGS, check_file, warm
+from pcve.app.intake import discover
 from pcve.app.portal import submit as S
 from pcve.app.portal.accounts import Accounts, User
 from pcve.app.portal.texts import REFUSED, TOO_LARGE, UI
+from pcve.app.status import _last_ended, status
 from pcve.core.config import load_config
 from pcve.core.home import Home
-from pcve.core.periods import ALMATY_TZ
+from pcve.core.periods import ALMATY_TZ, Period, parse_period
 from pcve.core.privacy import mask
 
 log = logging.getLogger("pcve.portal")
@@ -218,7 +223,6 @@ def create_app(settings: Settings) -> FastAPI:
             return render(request, "login.html", session, user=None, failed=False)
         if not user.is_engineer:
             return RedirectResponse(f"/office/{user.office}", status_code=303)
-        from pcve.app.status import status
 
         rep = status(home.root)
         return render(request, "offices.html", session, user=user, offices=rep["offices"])
@@ -272,7 +276,6 @@ def create_app(settings: Settings) -> FastAPI:
         office = office_of(user, code)
         if office is None or kind not in _REPORT_KINDS:
             return not_found()
-        from ingest.ledger import LedgerState
 
         sub = LedgerState.load(home.ledger).submissions.get(submission_id)
         if sub is None or sub.office != code:  # another office's id answers as an unknown one
@@ -293,8 +296,6 @@ def create_app(settings: Settings) -> FastAPI:
             return not_found()
         import tempfile
 
-        from ingest.template import template_file_name, write_template
-        from pcve.core.periods import parse_period
 
         try:
             p = parse_period(period.strip())
@@ -423,7 +424,6 @@ _REPORT_KINDS = {"receipt": (".receipt.html", "text/html; charset=utf-8"),
 
 
 def _read_report(location: str, file_name: str, kind: str) -> bytes | None:
-    from ingest import sources
 
     fs, root = sources.filesystem(location)
     path = f"{root}/{sources.REPORTS_DIR}/{sources.safe_name(file_name + _REPORT_KINDS[kind][0])}"
@@ -435,7 +435,6 @@ def _read_report(location: str, file_name: str, kind: str) -> bytes | None:
 
 
 def _reports_present(location: str, file_name: str) -> list[str]:
-    from ingest import sources
 
     fs, root = sources.filesystem(location)
     return [k for k, (suffix, _) in _REPORT_KINDS.items()
@@ -445,8 +444,6 @@ def _reports_present(location: str, file_name: str) -> list[str]:
 def _owed(home: Home, code: str) -> dict:
     """The office page's data: submissions from the ledger (pcve status), files waiting for intake,
     periods missing with their deadlines, and the open period."""
-    from pcve.app.intake import discover
-    from pcve.app.status import _last_ended, status
 
     cfg = load_config()
     office = cfg.offices[code]
@@ -473,7 +470,6 @@ def _owed(home: Home, code: str) -> dict:
 
 
 def _next_period(p):
-    from pcve.core.periods import Period
 
     if p.kind == "month":
         return Period("month", p.year + (p.number == 12), p.number % 12 + 1)
@@ -496,7 +492,6 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8081) -> None:
     """Run the portal with uvicorn; GX and the parsers are built before the first request."""
     import uvicorn
 
-    from pcve.app.check import warm
 
     settings = Settings.from_env(home)
     Home.at(settings.home).ensure()
