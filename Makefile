@@ -21,8 +21,10 @@ setup: $(UV)
 demo: setup
 	$(VENV)/bin/pcve demo --home $(HOME_DIR)
 
+# ruff, and the import layers of docs/ARCHITECTURE.md (.importlinter: app > stages > core, no cycles).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # System packages for the browser/LibreOffice/PostgreSQL tests (Debian's; a no-op when present).
 system-deps:
