@@ -8,7 +8,6 @@ directly.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,17 +16,16 @@ from airflow.sdk import Asset, AssetAlias, ExceptionRetryPolicy, RetryAction, Re
 from airflow.sdk.definitions.callback import SyncCallback
 from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
+from pcve.app import airflow_runner
 from pcve.app.notify import NoAlertChannel, send_alert  # noqa: F401 (the DAG files' alerting API)
 from pcve.core.errors import PermanentError, TransientError
+from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.alerts")
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_HOME = REPO / "demo"
-
-# The one Airflow pool of one slot: only one task at a time touches the warehouse
-# file (DuckDB allows a single writing process; runs must not interleave).
-WRITER_POOL = "pcve_warehouse_writer"
+# The one Airflow pool of one slot (defined where the runner creates it): only one task at a time
+# touches the warehouse file (DuckDB allows a single writing process; runs must not interleave).
+WRITER_POOL = airflow_runner.WRITER_POOL
 
 OWNER = "pcve-data"
 TIMEZONE = pendulum.timezone("Asia/Almaty")
@@ -47,7 +45,7 @@ RETRY_POLICY = ExceptionRetryPolicy(
     ],
 )
 RETRIES = {
-    "retries": int(os.getenv("PCVE_TASK_RETRIES", "3")),
+    "retries": settings().task_retries,
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
@@ -59,7 +57,7 @@ NO_RETRIES = {"retries": 0}
 # execution_timeout per kind of task, from BENCHMARKS.md (2 cores, 2,390 workbooks: a cold run
 # in 94 s, dbt build ~40 s): ~10x the largest measured step, so only a hang trips it, and a
 # hung fetch or build frees the single writer slot. PCVE_TIMEOUT_SCALE multiplies them all.
-_SCALE = float(os.getenv("PCVE_TIMEOUT_SCALE", "1") or 1)
+_SCALE = settings().timeout_scale
 TIMEOUTS = {
     "quick": timedelta(minutes=5 * _SCALE),  # config reads, planning, alerts
     "discover": timedelta(minutes=10 * _SCALE),  # listing a remote source
@@ -83,8 +81,8 @@ def office_asset(office: str) -> Asset:
 
 
 def home() -> str:
-    """The pipeline home: env PCVE_HOME, else the project's demo/ folder (read at run time)."""
-    return str(Path(os.getenv("PCVE_HOME") or DEFAULT_HOME).expanduser().resolve())
+    """The pipeline home: env PCVE_HOME, else the one default (pcve/core/settings.py), read at run time."""
+    return str(Path(settings().home).expanduser().resolve())
 
 
 # ---------------------------------------------------------------- alerting
@@ -96,7 +94,7 @@ def deadline(dag_id: str, window: timedelta) -> DeadlineAlert | None:
     None under PCVE_DEADLINES=off, which pcve.app.airflow_runner.dags_test sets: `airflow dags test`
     (3.3.2) crashes at the end of a successful run of a DAG with a DeadlineAlert (dagrun.py looks
     the alert up by id, and the unserialized DAG it tests holds the object, not an id)."""
-    if os.getenv("PCVE_DEADLINES", "on").strip().lower() == "off":
+    if not settings().deadlines:
         return None
     hours = window.total_seconds() / 3600
     return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=window,

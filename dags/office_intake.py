@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from _common import (
@@ -21,6 +20,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from pcve.app import pipeline
 from pcve.core.errors import ConfigError
+from pcve.core.settings import settings
 
 DOC_MD = """
 ### office_intake — from each office's inbox to the raw layer
@@ -72,7 +72,7 @@ The home is env `PCVE_HOME` (default: the project's `demo/`).
 
 # PCVE_INTAKE_SCHEDULE: a cron expression, or "none" where intake is triggered from outside
 # (a file-arrival hook calling the REST API); daily at 06:00 Asia/Almaty by default.
-_SCHEDULE = os.getenv("PCVE_INTAKE_SCHEDULE", "0 6 * * *").strip()
+_SCHEDULE = settings().intake_schedule
 
 
 @dag(

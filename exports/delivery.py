@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from exports.revisions import write_files
+from pcve.core.settings import settings
 
 ENV = "PCVE_MINISTRY_LOCATION"
 _RENAME_EXCHANGE = 2
@@ -34,7 +35,7 @@ _AT_FDCWD = -100
 
 
 def location() -> str | None:
-    return os.getenv(ENV) or None
+    return settings().ministry_location
 
 
 def _is_local(loc: str) -> bool:

@@ -35,7 +35,6 @@ import hashlib
 import json
 import logging
 import operator
-import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +43,7 @@ from exports import formats, manifest, report, revisions
 from exports.formats import Row
 from pcve.core.home import Home
 from pcve.core.periods import ALMATY_TZ, Period, parse_period
+from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.exports")
 
@@ -472,7 +472,7 @@ def docs_url() -> str | None:
     for the report's links; None: the report links to nothing (it works wherever the folder goes)."""
     from urllib.parse import urlsplit, urlunsplit
 
-    raw = (os.getenv(DOCS_URL_ENV) or "").strip()
+    raw = settings().docs_url
     if not raw:
         return None
     parts = urlsplit(raw)
@@ -872,7 +872,7 @@ def _render(wh: _Warehouse, pids: list[str], profile: str, cache: dict):
     from pcve.core.faults import enabled as faults_enabled
     from pcve.core.procs import can_fork, usable_cpus
 
-    workers = int(os.getenv("PCVE_RENDER_WORKERS", "0") or 0) or _workers_within_budget(usable_cpus())
+    workers = int(settings().render_workers) or _workers_within_budget(usable_cpus())
     if len(pids) < RENDER_POOL_MIN_PERIODS or workers < 2 or faults_enabled() or not can_fork():
         for pid in pids:
             yield _render_one(wh, pid, profile, cache)
@@ -892,7 +892,7 @@ def _workers_within_budget(cpus: int) -> int:
     """As many render workers as CPUs, but only as many as fit in the pipeline's memory budget
     (PCVE_MEMORY_BUDGET_MB, default 1024): a forked worker copies the pages it touches (the rows it
     reads, its own XLSX and report), measured at about a quarter of this process's resident size."""
-    budget = int(os.getenv("PCVE_MEMORY_BUDGET_MB", "1024") or 1024)
+    budget = settings().memory_budget_mb
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             rss = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) // 1024

@@ -34,6 +34,7 @@ from pathlib import Path
 from pcve.core.errors import PermanentError, TransientError  # Airflow's retry policy reads these
 from pcve.core.periods import ALMATY_TZ
 from pcve.core.safe_io import UnsafePath, atomic_copy, atomic_write, check_folder
+from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.sources")
 
@@ -71,7 +72,7 @@ def is_remote(location: str) -> bool:
 def _conn_id(office: str | None) -> str | None:
     if not office:
         return None
-    return os.getenv(f"PCVE_SOURCE_{office.upper()}_CONN_ID") or f"pcve_source_{office}"
+    return settings().source_conn_id(office)
 
 
 def _connection(office: str | None) -> dict | None:
@@ -116,7 +117,7 @@ def _parse_connection(raw: str) -> dict:
 
 
 def _timeout() -> float:
-    return float(os.getenv("PCVE_SOURCE_TIMEOUT", "20"))
+    return settings().source_timeout
 
 
 def _known_hosts_policy(path: str):
@@ -147,8 +148,8 @@ def storage_options(location: str, office: str | None = None) -> dict:
             opts["username"] = conn["login"]
         if conn.get("port"):
             opts["port"] = int(conn["port"])
-        key_file = extra.get("key_file") or os.getenv("PCVE_SFTP_KEY_FILE")
-        password = conn.get("password") or os.getenv("PCVE_SFTP_PASSWORD")
+        key_file = extra.get("key_file") or settings().sftp_key_file
+        password = conn.get("password") or settings().sftp_password
         if extra.get("private_key"):
             import io
 
@@ -164,7 +165,7 @@ def storage_options(location: str, office: str | None = None) -> dict:
         # only what we were given: never the keys or agent of whoever runs the pipeline
         opts["look_for_keys"] = False
         opts["allow_agent"] = False
-        known = extra.get("known_hosts") or os.getenv("PCVE_SFTP_KNOWN_HOSTS")
+        known = extra.get("known_hosts") or settings().sftp_known_hosts
         if known:
             opts["host_key_policy"] = _known_hosts_policy(known)
         else:
@@ -177,7 +178,7 @@ def storage_options(location: str, office: str | None = None) -> dict:
         if conn.get("login"):
             opts["key"] = conn["login"]
             opts["secret"] = conn.get("password")
-        endpoint = extra.get("endpoint_url") or os.getenv("PCVE_S3_ENDPOINT_URL")
+        endpoint = extra.get("endpoint_url") or settings().s3_endpoint_url
         if endpoint:
             opts["endpoint_url"] = endpoint
         region = extra.get("region_name")
@@ -217,15 +218,16 @@ def filesystem(location: str, office: str | None = None):
     return fs, root.rstrip("/")
 
 
-_SETTINGS = ("PCVE_SFTP_KEY_FILE", "PCVE_SFTP_PASSWORD", "PCVE_SFTP_KNOWN_HOSTS", "PCVE_S3_ENDPOINT_URL",
-             "PCVE_SOURCE_TIMEOUT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")
+_AWS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")
 
 
 def _cache_key(location: str, office: str | None) -> tuple:
     # changed settings (a rotated key, another endpoint) get a new connection, not the old one
     conn_id = _conn_id(office)
     conn_env = os.getenv(f"AIRFLOW_CONN_{conn_id.upper()}") if conn_id else None
-    digest = hashlib.sha256(json.dumps([conn_env, [os.getenv(v) for v in _SETTINGS]]).encode()).hexdigest()
+    s = settings()
+    mine = [s.sftp_key_file, s.sftp_password, s.sftp_known_hosts, s.s3_endpoint_url, s.source_timeout]
+    digest = hashlib.sha256(json.dumps([conn_env, mine, [os.getenv(v) for v in _AWS]]).encode()).hexdigest()
     return location, office, digest
 
 

@@ -82,7 +82,7 @@ def test_init_runs_migrations_and_everything_waits_for_it(services):
     init = services["airflow-init"]
     script = "\n".join(init["command"]) if isinstance(init["command"], list) else init["command"]
     assert "airflow db migrate" in script
-    pool = re.search(r'WRITER_POOL = "([^"]+)"', (REPO / "dags" / "_common.py").read_text()).group(1)
+    pool = re.search(r'WRITER_POOL = "([^"]+)"', (REPO / "pcve" / "app" / "airflow_runner.py").read_text()).group(1)
     assert f"airflow pools set {pool} 1" in script
     assert init["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert init.get("restart") == "no"

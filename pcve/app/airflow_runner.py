@@ -29,10 +29,11 @@ from pathlib import Path
 
 from pcve.core.home import Home
 from pcve.core.paths import project_dir, project_root
+from pcve.core.settings import settings
 
 REPO = project_root()  # the checkout, or the wheel's pcve/_data (pcve/core/paths.py)
 DAGS_FOLDER = project_dir("dags")
-WRITER_POOL = "pcve_warehouse_writer"  # same name as dags/_common.py
+WRITER_POOL = "pcve_warehouse_writer"  # the one-slot pool of every warehouse task (dags/_common.py uses it)
 PIPELINE_DAGS = ("office_intake", "warehouse_build", "ministry_extract")
 # The run's phases (pcve.app.pipeline.PHASES) each DAG carries out, as `pcve demo` names them.
 DAG_PHASES = {"office_intake": "intake, validation", "warehouse_build": "warehouse build, publish",
@@ -67,9 +68,9 @@ def airflow_env(home: str | os.PathLike, port: int | None = None, base: dict | N
     """The environment of an `airflow` subprocess working on `home` (see the module doc)."""
     h = _home(home)
     af = h / "airflow"
-    port = int(port or os.getenv("PCVE_AIRFLOW_PORT", DEFAULT_PORT))
+    port = int(port or settings().airflow_port)
     env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _DROP}
-    all_admins = os.getenv("PCVE_AIRFLOW_ALL_ADMINS", "true").strip().lower() not in ("0", "false", "no")
+    all_admins = settings().airflow_all_admins
     env.update(
         {
             TAG_ENV: tag(h),
@@ -93,7 +94,7 @@ def airflow_env(home: str | os.PathLike, port: int | None = None, base: dict | N
             "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
             # One developer's machine: a few LocalExecutor workers, not Airflow's default 32.
-            "AIRFLOW__CORE__PARALLELISM": os.getenv("PCVE_AIRFLOW_PARALLELISM", "4"),
+            "AIRFLOW__CORE__PARALLELISM": settings().airflow_parallelism,
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(af / "logs"),
             "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(af / "logs" / "dag_processor"),
             "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
@@ -153,7 +154,7 @@ def stop_airflow(home: str | os.PathLike, grace: float | None = None, reap=None)
     import signal
     import time
 
-    grace = float(os.getenv("PCVE_AIRFLOW_STOP_GRACE", "20") if grace is None else grace)
+    grace = float(settings().airflow_stop_grace if grace is None else grace)
     found = tagged_pids(home)
     supervisor = _supervisor_pid(home)
     out = {"terminated": found, "killed": [], "supervisor": supervisor}
@@ -427,7 +428,7 @@ def wait_until_healthy(port: int | None = None, timeout: float = 240,
     import time
     import urllib.request
 
-    port = int(port or os.getenv("PCVE_AIRFLOW_PORT", DEFAULT_PORT))
+    port = int(port or settings().airflow_port)
     url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
     deadline = time.monotonic() + timeout
     last: dict | str = "no answer"
@@ -477,7 +478,7 @@ def worker_hostname() -> str:
     the host's, so task instances say which of two workers on one machine ran them."""
     import socket
 
-    return os.getenv("PCVE_WORKER_NAME") or socket.getfqdn()
+    return settings().worker_name or socket.getfqdn()
 
 
 def read_env_file(path: str | os.PathLike = SCALE_ENV_FILE) -> dict[str, str]:
@@ -492,11 +493,11 @@ def read_env_file(path: str | os.PathLike = SCALE_ENV_FILE) -> dict[str, str]:
 
 
 def _scale_ports() -> dict[str, int]:
-    base = int(os.getenv("PCVE_AIRFLOW_PORT", DEFAULT_PORT))
-    return {"api": base, "redis": int(os.getenv("PCVE_REDIS_PORT", "6379")),
+    base = settings().airflow_port
+    return {"api": base, "redis": settings().redis_port,
             # two workers on one machine: each its own log server port; the triggerer's too
-            "worker_logs": int(os.getenv("PCVE_WORKER_LOG_PORT", "8793")),
-            "trigger_logs": int(os.getenv("PCVE_TRIGGER_LOG_PORT", "8795"))}
+            "worker_logs": settings().worker_log_port,
+            "trigger_logs": settings().trigger_log_port}
 
 
 def _scale_secrets(home: Path) -> dict[str, str]:
@@ -576,8 +577,8 @@ def _scale_pylib(home: Path) -> Path:
     return folder
 
 
-SCALE_METADATA_DB = os.getenv("PCVE_SCALE_METADATA_DB", "pcve_airflow")
-SCALE_WAREHOUSE_DB = os.getenv("PCVE_SCALE_WAREHOUSE_DB", "pcve_scale")
+SCALE_METADATA_DB = settings().scale_metadata_db
+SCALE_WAREHOUSE_DB = settings().scale_warehouse_db
 
 
 def _ensure_databases(postgres_url: str) -> None:
@@ -649,9 +650,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pcve.app.airflow_runner")
     p.add_argument("command", choices=["standalone", "scale", "stop", "pipeline", "test", "init"])
     p.add_argument("dag_id", nargs="?")
-    p.add_argument("--home", default=os.getenv("PCVE_HOME", str(REPO / "demo")))
+    p.add_argument("--home", default=str(settings().home))
     p.add_argument("--port", type=int, default=None)
-    p.add_argument("--postgres", default=os.getenv("PCVE_SCALE_POSTGRES"),
+    p.add_argument("--postgres", default=settings().scale_postgres,
                    help="scale: postgres://user:password@host:port/db of a role that may create databases")
     a = p.parse_args(argv)
     if a.command == "standalone":

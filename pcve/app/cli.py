@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from pcve.core.config import load_config
 from pcve.core.home import Home, HomeLocked
 from pcve.core.periods import parse_period
 from pcve.core.privacy import mask
+from pcve.core.settings import settings
 
 EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID, EXIT_NOTHING = 1, 3, 4, 5
 EXIT_SOURCE = EXIT_NOTHING  # `pcve run`: part of the work not done, as `pcve export` writing nothing
@@ -111,8 +111,9 @@ lang_option = click.option("--lang", type=click.Choice(LANGS), default=None,
                            help="Language of the human output (default: validate the office's, status English).")
 
 home_option = click.option(
-    "--home", "home", type=click.Path(file_okay=False, path_type=Path), envvar="PCVE_HOME", default="demo",
-    show_default=True, help="Pipeline home: inbox/, archive/, warehouse.duckdb, exports/ … (env PCVE_HOME).")
+    "--home", "home", type=click.Path(file_okay=False, path_type=Path), default=lambda: settings().home,
+    show_default="env PCVE_HOME, else the checkout's demo/",
+    help="Pipeline home: inbox/, archive/, warehouse.duckdb, exports/ …")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for machines.")
 
 
@@ -124,7 +125,7 @@ def main(verbose: int) -> None:
 
     Start with `pcve demo --home demo/`, then `pcve status --home demo/`.
     """
-    level = logging.WARNING - 10 * verbose if not os.getenv("PCVE_DEBUG") else logging.DEBUG
+    level = logging.WARNING - 10 * verbose if not settings().debug else logging.DEBUG
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.root.handlers:
         handler.addFilter(_one_line)
@@ -577,9 +578,9 @@ def suites(check: bool) -> None:
 
 @main.command()
 @home_option
-@click.option("--host", default=lambda: os.getenv("PCVE_PORTAL_HOST", "127.0.0.1"), show_default="127.0.0.1",
+@click.option("--host", default=lambda: settings().portal_host, show_default="127.0.0.1",
               help="Address to listen on (env PCVE_PORTAL_HOST); keep it on loopback behind a TLS proxy.")
-@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.getenv("PCVE_PORTAL_PORT", "8081")),
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: settings().portal_port,
               show_default="8081", help="Port (env PCVE_PORTAL_PORT).")
 @_guard
 def serve(home: Path, host: str, port: int) -> None:

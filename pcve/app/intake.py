@@ -39,6 +39,7 @@ from pcve.core.periods import parse_period, today_almaty
 from pcve.core.privacy import mask
 from pcve.core.procs import may_have_children, usable_cpus
 from pcve.core.safe_io import atomic_write
+from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.intake")
 
@@ -210,8 +211,8 @@ def _parse_workers(n_files: int) -> int:
 
     if n_files < PARSE_POOL_MIN_FILES or not may_have_children():
         return 1
-    if env := os.getenv("PCVE_PARSE_WORKERS", "").strip():
-        return max(1, int(env))
+    if (n := settings().parse_workers) is not None:
+        return max(1, n)
 
     return usable_cpus()
 
@@ -441,7 +442,7 @@ def _plan_office(h: Home, cfg: Config, state: L.LedgerState, index: _LedgerIndex
 def data_docs_mode() -> str:
     """Which validation results get GX Data Docs pages (PCVE_DATA_DOCS): `failed` (default: files
     with a failed expectation, the ones someone has to look at), `all`, or `off`."""
-    mode = os.getenv("PCVE_DATA_DOCS", "failed").strip().lower()
+    mode = settings().data_docs
     return mode if mode in ("failed", "all", "off") else "failed"
 
 
@@ -736,7 +737,7 @@ def purge_privacy_quarantine(home, retention_days: int | None = None) -> list[st
     from datetime import datetime, timedelta
 
     h = Home.at(home)
-    days = retention_days if retention_days is not None else int(os.getenv("PCVE_PRIVACY_RETENTION_DAYS", "90"))
+    days = retention_days if retention_days is not None else settings().privacy_retention_days
     state = L.LedgerState.load(h.ledger)
     purged_ids = {e["submission_id"] for e in state.events if e.get("event") == "purged"}
     now = datetime.fromisoformat(L.now_iso())

@@ -18,6 +18,7 @@ from airflow.sdk import BaseHook, BaseNotifier
 
 from pcve.core.errors import PermanentError, TransientError
 from pcve.core.home import Home
+from pcve.core.settings import settings
 
 _STATE = "overdue_digests.json"
 
@@ -38,14 +39,14 @@ class NoAlertChannel(PermanentError):
 def notifiers(subject: str, body: str) -> list:
     """The configured Airflow notifiers, each carrying this message."""
     out: list = []
-    recipients = [r.strip() for r in os.getenv(ALERT_EMAIL_ENV, "").split(",") if r.strip()]
+    recipients = [r.strip() for r in settings().alert_email.split(",") if r.strip()]
     if recipients:
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-        out.append(SmtpNotifier(to=recipients, from_email=os.getenv(ALERT_FROM_ENV) or None,
-                                smtp_conn_id=os.getenv(SMTP_CONN_ENV) or "smtp_default", subject=subject,
+        out.append(SmtpNotifier(to=recipients, from_email=settings().alert_from,
+                                smtp_conn_id=settings().smtp_conn_id, subject=subject,
                                 html_content=f"<pre>{html.escape(body)}</pre>"))
-    if conn_id := os.getenv(WEBHOOK_CONN_ENV, "").strip():
+    if conn_id := settings().alert_webhook_conn:
         out.append(WebhookNotifier(conn_id=conn_id, subject=subject, text=body))
     return out
 
@@ -56,11 +57,11 @@ def send_alert(context, subject: str, body: str) -> int:
     log.warning("PCVE ALERT: %s\n%s", subject, body)
     channels = notifiers(subject, body)
     if not channels:
-        if os.getenv(LOG_ONLY_ENV, "").strip().lower() == "log":
+        if settings().alerts == "log":
             return 0
         raise NoAlertChannel(
             f"no alert channel is configured, so nobody was told: set {ALERT_EMAIL_ENV} (e-mail through the "
-            f"Airflow connection {os.getenv(SMTP_CONN_ENV) or 'smtp_default'}) or {WEBHOOK_CONN_ENV} (an http "
+            f"Airflow connection {settings().smtp_conn_id}) or {WEBHOOK_CONN_ENV} (an http "
             f"connection id), or {LOG_ONLY_ENV}=log to accept alerts in the task log only")
     for n in channels:
         n.notify(context or {})  # not n(context): that would render the body as a Jinja template

@@ -21,6 +21,7 @@ from pcve.core.home import Home
 from pcve.core.periods import Period, parse_period
 from pcve.core.privacy import mask
 from pcve.core.safe_io import atomic_write
+from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.pipeline")
 
@@ -64,10 +65,9 @@ def plan_chunks(discovered: list[dict], chunk_files: int | None = None,
     `max_chunks` tasks, so a run maps a bounded number of tasks whatever the backlog (Airflow's
     `max_map_length` is 1,024)."""
     import math
-    import os
 
-    size = max(1, chunk_files or int(os.getenv(CHUNK_FILES_ENV) or 200))
-    cap = max(1, max_chunks or int(os.getenv(MAX_CHUNKS_ENV) or 64))
+    size = max(1, chunk_files or settings().intake_chunk_files)
+    cap = max(1, max_chunks or settings().intake_max_chunks)
     counts = [n for d in discovered if d and (n := len(d.get("files") or []))]
     while sum(math.ceil(n / size) for n in counts) > max(cap, len(counts)):
         size = math.ceil(size * 1.25)  # one chunk per office at worst: the count of offices bounds it

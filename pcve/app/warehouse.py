@@ -36,11 +36,11 @@ from pcve.core.errors import PermanentError
 from pcve.core.faults import checkpoint
 from pcve.core.faults import enabled as faults_enabled
 from pcve.core.home import Home
-from pcve.core.paths import project_dir
 from pcve.core.periods import today_almaty
 from pcve.core.safe_io import atomic_write
+from pcve.core.settings import settings
 
-DBT_PROJECT_DIR = Path(os.getenv("PCVE_DBT_PROJECT_DIR", project_dir("dbt_project")))
+DBT_PROJECT_DIR = settings().dbt_project_dir
 # Files and folders of dbt_project/ that are outputs, not part of the project's definition.
 _PROJECT_OUTPUTS = {"target", "logs", "dbt_packages", ".user.yml"}
 # Tables published as Parquet: the star schema and the marts (not staging or intermediate views).
@@ -216,7 +216,7 @@ def _dbt_args(h: Home, command: list[str], as_of: date) -> list[str]:
         "--target", t.kind,  # an output of dbt_project/profiles.yml: duckdb or postgres
         "--target-path", str(h.state / "dbt_target"),
         "--log-path", str(h.state / "dbt_logs"),
-        "--threads", os.getenv("PCVE_DBT_THREADS", "4") if t.is_postgres else "1",
+        "--threads", settings().dbt_threads if t.is_postgres else "1",
         "--vars", json.dumps({"as_of": as_of.isoformat()}),
         "--no-use-colors",
         # No console logger (dbt formats and scrubs every event for it even with --quiet, only to drop
@@ -224,7 +224,7 @@ def _dbt_args(h: Home, command: list[str], as_of: date) -> list[str]:
         # The file log keeps info level (each node's start, result and errors); debug level (every
         # statement) costs about a second a build: PCVE_DBT_LOG_LEVEL_FILE=debug when troubleshooting.
         "--log-level", "none",
-        "--log-level-file", os.getenv("PCVE_DBT_LOG_LEVEL_FILE", "info"),
+        "--log-level-file", settings().dbt_log_level_file,
     ]
 
 
@@ -338,7 +338,7 @@ def _summarise(res, command: str, h: Home | None = None) -> dict:
         more = f" ({len(skipped)} nodes skipped)" if skipped else ""
         why = ("\n" + "\n".join(messages[:20])) if messages else ""
         if "Out of Memory" in f"{detail}{why}":
-            why += (f" (DuckDB's memory limit is {os.getenv('PCVE_DUCKDB_MEMORY_LIMIT', '384MB')}: raise it with "
+            why += (f" (DuckDB's memory limit is {settings().duckdb_memory_limit}: raise it with "
                     "PCVE_DUCKDB_MEMORY_LIMIT, e.g. 1GB, and run again)")
         raise WarehouseBuildError(f"dbt {command} failed: {detail}{more}{why}", failed)
     return {**counts, "tests": counts["tests"] + counts["unit_tests"], "data_tests": counts["tests"],

@@ -7,16 +7,15 @@ these objects; nothing hard-codes an office, a form or an indicator.
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from pcve.core.paths import project_dir
+from pcve.core.settings import settings
 
-CONFIG_DIR = Path(os.getenv("PCVE_CONFIG_DIR", project_dir("config")))
+CONFIG_DIR = settings().config_dir
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Office:
     source: str  # location string, may contain {home}
 
     def source_location(self, home: Path | str) -> str:
-        override = os.getenv(f"PCVE_SOURCE_{self.code.upper()}")
+        override = settings().source_location(self.code)
         return (override or self.source).replace("{home}", str(home))
 
 

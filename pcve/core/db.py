@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pcve.core.home import Home
+from pcve.core.settings import settings
 
 ENV = "PCVE_WAREHOUSE"
 PASSWORD_ENV = "PCVE_WAREHOUSE_PASSWORD"
@@ -63,7 +64,7 @@ class Target:
 
 def target(home=None, url: str | None = None) -> Target:
     """The configured warehouse: PCVE_WAREHOUSE (or `url`), else the home's DuckDB file."""
-    url = (url if url is not None else os.getenv(ENV, "")).strip()
+    url = (url if url is not None else settings().warehouse).strip()
     if not url or url.lower() in ("duckdb", "embedded"):
 
         return Target("duckdb", path=Home.at(home).warehouse)
@@ -74,7 +75,7 @@ def target(home=None, url: str | None = None) -> Target:
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname or not parts.hostname:
         raise ValueError(f"{ENV} needs a host and a database name: postgres://user:password@host:port/db")
-    password = unquote(parts.password) if parts.password is not None else os.getenv(PASSWORD_ENV) or None
+    password = unquote(parts.password) if parts.password is not None else settings().warehouse_password or None
     return Target("postgres", host=parts.hostname, port=parts.port or 5432,
                   user=unquote(parts.username or os.getenv("PGUSER", "postgres")),
                   password=password, dbname=dbname)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import signal
 
+from pcve.core.settings import settings
+
 ENV = "PCVE_FAULT_POINT"
 TRACE_ENV = "PCVE_FAULT_TRACE"
 
@@ -25,8 +27,7 @@ _hits: dict[str, int] = {}
 
 def checkpoint(name: str) -> None:
     """Die here (SIGKILL) if PCVE_FAULT_POINT names this point and this is its n-th hit."""
-    spec = os.environ.get(ENV)
-    trace = os.environ.get(TRACE_ENV)
+    spec, trace = settings().fault_point, settings().fault_trace
     if not spec and not trace:
         return
     n = _hits[name] = _hits.get(name, 0) + 1
@@ -43,4 +44,5 @@ def checkpoint(name: str) -> None:
 
 def enabled() -> bool:
     """Whether any checkpoint can fire or is traced (lets callers skip costly hooks)."""
-    return bool(os.environ.get(ENV) or os.environ.get(TRACE_ENV))
+    s = settings()
+    return bool(s.fault_point or s.fault_trace)

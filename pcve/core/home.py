@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pcve.core.errors import TransientError
+from pcve.core.settings import settings
 
 
 class HomeLocked(TransientError, RuntimeError):
@@ -26,7 +27,7 @@ class Home:
 
     @classmethod
     def at(cls, path: str | os.PathLike | None = None) -> Home:
-        p = Path(path or os.getenv("PCVE_HOME", "demo")).expanduser().resolve()
+        p = Path(path or settings().home).expanduser().resolve()
         return cls(p)
 
     @property

@@ -21,20 +21,15 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from pcve.core.settings import settings
+
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte "password" is a denial of service
 
 
-def _int_env(name: str, default: int) -> int:
-    try:
-        return max(1, int(os.getenv(name, default)))
-    except ValueError:
-        return default
-
-
-MAX_FAILED = _int_env("PCVE_PORTAL_MAX_FAILED", 5)
-LOCKOUT_SECONDS = _int_env("PCVE_PORTAL_LOCKOUT_SECONDS", 15 * 60)
+MAX_FAILED = settings().portal_max_failed
+LOCKOUT_SECONDS = settings().portal_lockout_seconds
 
 _hasher = PasswordHasher()
 # verified against when the name is unknown: the answer takes as long as for a known name

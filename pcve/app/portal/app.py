@@ -42,6 +42,7 @@ from pcve.core.config import load_config
 from pcve.core.home import Home
 from pcve.core.periods import ALMATY_TZ, Period, parse_period
 from pcve.core.privacy import mask
+from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.portal")
 HERE = Path(__file__).resolve().parent
@@ -72,14 +73,14 @@ class Settings:
     @classmethod
     def from_env(cls, home: Path) -> Settings:
         return cls(home=Home.at(home).root, signing_key=_secret(Home.at(home).root),
-                   airflow_url=os.getenv("PCVE_PORTAL_AIRFLOW_URL", "").strip(),
-                   airflow_user=os.getenv("PCVE_PORTAL_AIRFLOW_USER", "").strip(),
-                   airflow_password=os.getenv("PCVE_PORTAL_AIRFLOW_PASSWORD", ""))
+                   airflow_url=settings().portal_airflow_url,
+                   airflow_user=settings().portal_airflow_user,
+                   airflow_password=settings().portal_airflow_password)
 
 
 def _secret(home: Path) -> bytes:
     """The cookie-signing key: PCVE_PORTAL_SECRET, or a random key kept in HOME/portal/secret.key (0600)."""
-    if env := os.getenv("PCVE_PORTAL_SECRET"):
+    if env := settings().portal_secret:
         return env.encode()
     path = home / "portal" / "secret.key"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -501,4 +502,4 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8081) -> None:
     log.info("portal: serving %s on http://%s:%d", settings.home, host, port)
     # log_config=None: uvicorn's records reach the root handlers, which escape and privacy-mask them
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, server_header=False,
-                proxy_headers=True, forwarded_allow_ips=os.getenv("PCVE_PORTAL_TRUSTED_PROXIES", "127.0.0.1"))
+                proxy_headers=True, forwarded_allow_ips=settings().portal_trusted_proxies)

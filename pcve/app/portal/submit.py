@@ -22,13 +22,14 @@ from ingest import sources
 from ingest.reader import MAX_FILE_BYTES, SUPPORTED_EXT
 from pcve.core.periods import ALMATY_TZ
 from pcve.core.privacy import mask
+from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.portal")
 
 MAX_NAME_BYTES = 255  # what ext4 and most file systems allow for one name
 UPLOAD_TTL_SECONDS = 24 * 3600  # checked-but-not-submitted uploads are removed after a day
 # office_intake's schedule (dags/office_intake.py), in the DAGs' time zone (Asia/Almaty)
-INTAKE_SCHEDULE = os.getenv("PCVE_INTAKE_SCHEDULE", "0 6 * * *")
+INTAKE_SCHEDULE = settings().intake_schedule
 
 __all__ = ["MAX_FILE_BYTES", "SUPPORTED_EXT", "NameRefused", "clean_name", "next_intake", "place_in_source",
            "trigger_intake", "Uploads"]
