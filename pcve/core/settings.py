@@ -103,7 +103,7 @@ class Settings:
                           "Empty: the home's DuckDB file; `postgres://user:password@host:port/db`: that database",
                           group="warehouse")
     warehouse_password: str = _var("PCVE_WAREHOUSE_PASSWORD", "", _secret,
-                                   "The PostgreSQL password when the URL has none", group="warehouse", secret=True)
+                                   "The PostgreSQL password when the URL has none", secret=True, group="warehouse")
     dbt_threads: str = _var("PCVE_DBT_THREADS", "4", _text, "dbt threads on PostgreSQL (DuckDB: 1)", group="warehouse")
     dbt_log_level_file: str = _var("PCVE_DBT_LOG_LEVEL_FILE", "info", _text, "dbt's log level for its log file",
                                    group="warehouse")
@@ -129,7 +129,7 @@ class Settings:
                                  group="sources", shown="20")
     sftp_key_file: str | None = _var("PCVE_SFTP_KEY_FILE", None, _opt, "SFTP private key file", group="sources")
     sftp_password: str | None = _var("PCVE_SFTP_PASSWORD", None, _opt, "SFTP password or the key's passphrase",
-                                     group="sources", secret=True)
+                                     secret=True, group="sources")
     sftp_known_hosts: str | None = _var("PCVE_SFTP_KNOWN_HOSTS", None, _opt,
                                         "OpenSSH known_hosts file with the servers' keys", group="sources")
     s3_endpoint_url: str | None = _var("PCVE_S3_ENDPOINT_URL", None, _opt, "An S3-compatible server",
@@ -187,15 +187,15 @@ class Settings:
     portal_host: str = _var("PCVE_PORTAL_HOST", "127.0.0.1", _text, "Address `pcve serve` listens on", group="portal")
     portal_port: int = _var("PCVE_PORTAL_PORT", 8081, int, "Port of `pcve serve`", group="portal")
     portal_secret: str | None = _var("PCVE_PORTAL_SECRET", None, _opt,
-                                     "Cookie-signing key (else one kept in HOME/portal/secret.key)", group="portal",
-                                     secret=True)
+                                     "Cookie-signing key (else one kept in HOME/portal/secret.key)", secret=True,
+                                     group="portal")
     portal_trusted_proxies: str = _var("PCVE_PORTAL_TRUSTED_PROXIES", "127.0.0.1", _text,
                                        "Proxies whose X-Forwarded-* headers count", group="portal")
     portal_airflow_url: str = _var("PCVE_PORTAL_AIRFLOW_URL", "", _text, "Airflow API the portal triggers intake on",
                                    group="portal")
     portal_airflow_user: str = _var("PCVE_PORTAL_AIRFLOW_USER", "", _text, "Its user", group="portal")
     portal_airflow_password: str = _var("PCVE_PORTAL_AIRFLOW_PASSWORD", "", _secret, "Its password",
-                                        group="portal", secret=True)
+                                        secret=True, group="portal")
     portal_max_failed: int = _var("PCVE_PORTAL_MAX_FAILED", 5, _int_or(5, 1), "Failed logins before a lockout",
                                   group="portal")
     portal_lockout_seconds: int = _var("PCVE_PORTAL_LOCKOUT_SECONDS", 900, _int_or(900, 1), "Lockout length",

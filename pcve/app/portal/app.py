@@ -72,10 +72,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, home: Path) -> Settings:
+        env = settings()
         return cls(home=Home.at(home).root, signing_key=_secret(Home.at(home).root),
-                   airflow_url=settings().portal_airflow_url,
-                   airflow_user=settings().portal_airflow_user,
-                   airflow_password=settings().portal_airflow_password)
+                   airflow_password=env.portal_airflow_password, airflow_url=env.portal_airflow_url,
+                   airflow_user=env.portal_airflow_user)
 
 
 def _secret(home: Path) -> bytes:
