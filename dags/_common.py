@@ -18,7 +18,7 @@ from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from pcve.app import airflow_runner
 from pcve.app.notify import NoAlertChannel, send_alert  # noqa: F401 (the DAG files' alerting API)
-from pcve.core.errors import PermanentError, TransientError
+from pcve.core.errors import PERMANENT, TRANSIENT
 from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.alerts")
@@ -31,16 +31,17 @@ OWNER = "pcve-data"
 TIMEZONE = pendulum.timezone("Asia/Almaty")
 START_DATE = pendulum.datetime(2017, 1, 1, tz=TIMEZONE)  # the first reporting period in config
 
-# Retries follow the error, not the task (pcve/core/errors.py): a PermanentError (configuration, data,
-# a failed dbt test) or a ValueError/KeyError/TypeError fails at once; a TransientError or an
-# OSError (I/O, a locked file, a source that does not answer) retries with exponential backoff.
+# Retries follow the error, not the task (pcve/core/errors.py, PERMANENT and TRANSIENT): a
+# PermanentError (configuration, data, a failed dbt test) or a ValueError/KeyError/TypeError fails at
+# once; a TransientError or an OSError (I/O, a locked file, a source that does not answer) retries
+# with exponential backoff. Permanent first: an unsafe path is both a PermanentError and an OSError.
 # Anything else gets the task's retries. `airflow dags test` waits out retry delays, so
 # `pcve demo` and the tests set PCVE_TASK_RETRIES=0.
 RETRY_POLICY = ExceptionRetryPolicy(
     rules=[
-        RetryRule(exception=[PermanentError, ValueError, KeyError, TypeError], action=RetryAction.FAIL,
+        RetryRule(exception=list(PERMANENT), action=RetryAction.FAIL,
                   reason="permanent: the same input fails the same way; fix it, then re-run"),
-        RetryRule(exception=[TransientError, OSError], action=RetryAction.RETRY,
+        RetryRule(exception=list(TRANSIENT), action=RetryAction.RETRY,
                   reason="transient: I/O or an unreachable source, retried with backoff"),
     ],
 )

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from exports import formats, manifest, report, revisions
 from exports.formats import Row
+from pcve.core.errors import TransientError
 from pcve.core.home import Home
 from pcve.core.periods import ALMATY_TZ, Period, parse_period
 from pcve.core.settings import settings
@@ -51,7 +52,7 @@ PROFILES = ("ministry", "public")
 EXCLUDED_STATUSES = ("rejected", "duplicate", "voided")
 
 
-class DeliveryError(RuntimeError):
+class DeliveryError(TransientError, RuntimeError):
     """The extracts were written, but copying some of them to the ministry failed."""
 
     def __init__(self, message: str, summary: dict):

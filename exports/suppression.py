@@ -80,6 +80,7 @@ from dataclasses import dataclass, replace
 from itertools import product
 
 from exports.formats import Row
+from pcve.core.errors import PermanentError
 
 PRIMARY_LOW, PRIMARY_HIGH = 1, 4
 OFFICE_WIDE = "_office_wide"
@@ -88,7 +89,7 @@ OTHER = "_other"
 Term = tuple[str, str, str | None, str | None]  # form, measure, filter_column, filter_value
 
 
-class SuppressionFailed(RuntimeError):
+class SuppressionFailed(PermanentError, RuntimeError):
     """No further cell can be hidden and a suppressed cell is still exposed."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from pcve.core.errors import PermanentError
 from pcve.core.faults import checkpoint
 from pcve.core.privacy import mask
 
@@ -71,7 +72,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-class ReadError(Exception):
+class ReadError(PermanentError):
     def __init__(self, rule: str, detail: str = "", sheet: str | None = None, row: int | None = None,
                  col: str | None = None):
         super().__init__(rule)

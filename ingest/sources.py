@@ -31,7 +31,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from pcve.core.errors import PermanentError, TransientError  # Airflow's retry policy reads these
+from pcve.core.errors import PcveError, PermanentError, TransientError  # Airflow's retry policy reads these
 from pcve.core.periods import ALMATY_TZ
 from pcve.core.safe_io import UnsafePath, atomic_copy, atomic_write, check_folder
 from pcve.core.settings import settings
@@ -42,7 +42,7 @@ REPORTS_DIR = "_reports"
 LOCAL_PROTOCOLS = ("file", "local")
 
 
-class SourceError(RuntimeError):
+class SourceError(PcveError, RuntimeError):
     """An office's source could not be read or written (the office's files are left as they are)."""
 
 
@@ -423,7 +423,7 @@ def safe_name(name: str, max_bytes: int = NAME_MAX_BYTES) -> str:
     return name
 
 
-class ReportsRefused(OSError):
+class ReportsRefused(PermanentError, OSError):
     """The office's _reports is a symlink or not a folder: nothing is written through it."""
 
 

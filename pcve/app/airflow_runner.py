@@ -27,6 +27,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pcve.core.errors import PermanentError
 from pcve.core.home import Home
 from pcve.core.paths import project_dir, project_root
 from pcve.core.settings import settings
@@ -49,7 +50,7 @@ _DROP = ("AIRFLOW_CONFIG", "AIRFLOW__CORE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE
          "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET")
 
 
-class AirflowRunError(RuntimeError):
+class AirflowRunError(PermanentError, RuntimeError):
     """An `airflow` command failed; the message carries the tail of its output, `output` all of it."""
 
     output: str = ""

@@ -1,11 +1,9 @@
 """The `pcve` command: the same library functions the Airflow DAGs call.
 
-Exit codes: 0 done (even when some files were rejected: that is a normal
-outcome, reported); 1 the pipeline itself failed; 2 usage error; 3 another run
-holds the home; 4 `pcve validate` found errors in the file; 5 the command did
-only part of its work: `pcve export` wrote nothing (every period asked for was
-skipped: it says why), or `pcve run` did everything else but an office's source
-could not be read (unreachable: run again later; refused: fix its credentials).
+Exit codes come from the class of what stopped the command (pcve/core/errors.py, EXIT_CODES, printed
+by `pcve --help`); 4 and 5 are outcomes the commands set: `pcve validate` found errors; `pcve export`
+wrote nothing (every period asked for was skipped: it says why), or `pcve run` did everything else
+but an office's source could not be read (unreachable: run again later; refused: fix its credentials).
 
 Each command imports the stage it runs inside its own function: `pcve --help` loads no stage, GX,
 dbt or Airflow. Lazy for start-up speed only: no cycle needs it (.importlinter, acyclic).
@@ -13,6 +11,7 @@ dbt or Airflow. Lazy for start-up speed only: no cycle needs it (.importlinter, 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -21,12 +20,22 @@ from pathlib import Path
 import click
 
 from pcve.core.config import load_config
-from pcve.core.home import Home, HomeLocked
+from pcve.core.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_PARTIAL,
+    EXIT_PERMANENT,
+    PcveError,
+    exit_code,
+    exit_codes_text,
+)
+from pcve.core.home import Home
 from pcve.core.periods import parse_period
 from pcve.core.privacy import mask
 from pcve.core.settings import settings
 
-EXIT_FAILED, EXIT_LOCKED, EXIT_INVALID, EXIT_NOTHING = 1, 3, 4, 5
+EXIT_FAILED, EXIT_INVALID, EXIT_NOTHING = EXIT_PERMANENT, EXIT_INVALID, EXIT_PARTIAL
 EXIT_SOURCE = EXIT_NOTHING  # `pcve run`: part of the work not done, as `pcve export` writing nothing
 
 
@@ -52,23 +61,22 @@ def _fail(msg: str, code: int = EXIT_FAILED):
 
 
 def _guard(fn):
-    """Turn expected failures into clear messages and meaningful exit codes."""
-    import functools
+    """Failures as a clear message and the exit code of their class (pcve/core/errors.py)."""
 
     @functools.wraps(fn)
     def wrapper(*a, **kw):
-
         try:
             return fn(*a, **kw)
-        except HomeLocked as exc:
-            _fail(str(exc), EXIT_LOCKED)
-        except KeyboardInterrupt:
-            _fail("interrupted; re-run the same command: it resumes where it stopped", EXIT_FAILED)
         except click.ClickException:
             raise
-        except Exception as exc:  # the message must say what to do; the traceback goes to the log
+        except KeyboardInterrupt:
+            _fail("interrupted; re-run the same command: it resumes where it stopped", EXIT_INTERRUPTED)
+        except (PcveError, OSError) as exc:  # ours, or I/O: the message says what to do
             logging.getLogger("pcve").debug("failure", exc_info=True)
-            _fail(f"{type(exc).__name__}: {exc}\n(re-run with PCVE_DEBUG=1 for the traceback)")
+            _fail(f"{type(exc).__name__}: {exc}", exit_code(exc))
+        except Exception as exc:  # no class of ours: a bug; the name only, the traceback with -vv
+            logging.getLogger("pcve").debug("failure", exc_info=True)
+            _fail(f"internal error ({type(exc).__name__}); re-run with -vv for the traceback", EXIT_INTERNAL)
 
     return wrapper
 
@@ -117,7 +125,8 @@ home_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for machines.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nExit codes (from the class of the error, pcve/core/errors.py):\n" + exit_codes_text())
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.version_option(package_name="pcve-warehouse")
 def main(verbose: int) -> None:

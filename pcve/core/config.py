@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from pcve.core.errors import ConfigError
 from pcve.core.settings import settings
 
 CONFIG_DIR = settings().config_dir
@@ -149,11 +150,11 @@ def _term(spec: dict, by_code: dict[str, dict]) -> Term:
     if "indicator" in spec:
         ref = by_code[spec["indicator"]]
         if "value" not in ref:
-            raise ValueError(f"indicator {spec['indicator']} used as a term must have a value term")
+            raise ConfigError(f"indicator {spec['indicator']} used as a term must have a value term")
         return _term(ref["value"], by_code)
     where = spec.get("where") or {}
     if len(where) > 1:
-        raise ValueError("a term filters on at most one code column")
+        raise ConfigError("a term filters on at most one code column")
     (fcol, fval), = where.items() if where else ((None, None),)
     if "count" in spec:
         return Term(spec["form"], "_rows", fcol, fval)
@@ -196,7 +197,7 @@ def load_config(config_dir: str | None = None) -> Config:
         territories = tuple(Territory(**row) for row in csv.DictReader(fh))
     for o in offices.values():
         if not any(t.kato == o.root_kato for t in territories):
-            raise ValueError(f"office {o.code}: root territory {o.root_kato} is not in territories.csv")
+            raise ConfigError(f"office {o.code}: root territory {o.root_kato} is not in territories.csv")
 
     by_code = {i["code"]: i for i in ind_y["indicators"]}
     indicators = []
@@ -212,7 +213,7 @@ def load_config(config_dir: str | None = None) -> Config:
             if t is None:
                 continue
             if t.form not in forms:
-                raise ValueError(f"{ind.code}: unknown form {t.form}")
+                raise ConfigError(f"{ind.code}: unknown form {t.form}")
             if t.measure != "_rows":
                 forms[t.form].column(t.measure)
         indicators.append(ind)

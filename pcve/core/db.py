@@ -27,6 +27,7 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from pcve.core.errors import ConfigError, PermanentError
 from pcve.core.home import Home
 from pcve.core.settings import settings
 
@@ -37,7 +38,7 @@ DBT_ENV = ("PCVE_WAREHOUSE_HOST", "PCVE_WAREHOUSE_PORT", "PCVE_WAREHOUSE_USER", 
            "PCVE_WAREHOUSE_DBNAME")
 
 
-class MissingTable(RuntimeError):
+class MissingTable(PermanentError, RuntimeError):
     """A table or schema the query names does not exist (on either database)."""
 
 
@@ -70,11 +71,11 @@ def target(home=None, url: str | None = None) -> Target:
         return Target("duckdb", path=Home.at(home).warehouse)
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise ValueError(f"{ENV} must be empty (embedded DuckDB) or postgres://user:password@host:port/db, "
+        raise ConfigError(f"{ENV} must be empty (embedded DuckDB) or postgres://user:password@host:port/db, "
                          f"got scheme {parts.scheme!r}")
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname or not parts.hostname:
-        raise ValueError(f"{ENV} needs a host and a database name: postgres://user:password@host:port/db")
+        raise ConfigError(f"{ENV} needs a host and a database name: postgres://user:password@host:port/db")
     password = unquote(parts.password) if parts.password is not None else settings().warehouse_password or None
     return Target("postgres", host=parts.hostname, port=parts.port or 5432,
                   user=unquote(parts.username or os.getenv("PGUSER", "postgres")),

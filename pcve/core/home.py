@@ -9,12 +9,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pcve.core.errors import TransientError
+from pcve.core.errors import EXIT_LOCKED, TransientError
 from pcve.core.settings import settings
 
 
 class HomeLocked(TransientError, RuntimeError):
     """Another pipeline process is writing this home (transient: it ends)."""
+
+    exit_code = EXIT_LOCKED
 
 
 # Re-entrant within one process: run() holds the lock and calls steps that take it too.

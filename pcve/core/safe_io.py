@@ -9,8 +9,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from pcve.core.errors import PermanentError
 
-class UnsafePath(OSError):
+
+class UnsafePath(PermanentError, OSError):
     """A write that would go through a symlink or into something that is not a plain folder."""
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from pcve.core.errors import PermanentError
 from pcve.core.settings import settings
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -36,7 +37,7 @@ _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("not a password of anyone")
 
 
-class AccountError(ValueError):
+class AccountError(PermanentError, ValueError):
     """A bad account request (name, password, unknown user): the message says what to fix."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ingest import sources
 from ingest.reader import MAX_FILE_BYTES, SUPPORTED_EXT
+from pcve.core.errors import PermanentError
 from pcve.core.periods import ALMATY_TZ
 from pcve.core.privacy import mask
 from pcve.core.settings import settings
@@ -35,7 +36,7 @@ __all__ = ["MAX_FILE_BYTES", "SUPPORTED_EXT", "NameRefused", "clean_name", "next
            "trigger_intake", "Uploads"]
 
 
-class NameRefused(ValueError):
+class NameRefused(PermanentError, ValueError):
     """A file name the portal will not store; `rule` names the reason for the message catalogue."""
 
     def __init__(self, rule: str, detail: str = ""):
