@@ -140,3 +140,9 @@ def test_cli_no_longer_catches_every_exception_blindly():
     # one catch-all, and it is the one that answers 70
     blocks = re.findall(r"except Exception[^\n]*\n(?:[^\n]*\n){0,3}", src)
     assert len(blocks) == 1 and "EXIT_INTERNAL" in blocks[0]
+
+
+def test_readme_lists_the_exit_codes():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for code, what in E.EXIT_CODES:
+        assert f"| {code} | {what} |" in readme, code
