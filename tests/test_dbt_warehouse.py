@@ -388,7 +388,7 @@ def test_build_skipped_when_nothing_changed(built_home):
     again = build(home.root, as_of=AS_OF)
     assert again["built"] is False and "unchanged" in again["reason"]
     # a new day changes completeness, so it is a reason to build
-    from pcve.app.warehouse import _fingerprint
+    from pcve.app.warehouse.state import _fingerprint
 
     assert _fingerprint(home, AS_OF)[0] != _fingerprint(home, date(2025, 5, 21))[0]
 

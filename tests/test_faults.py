@@ -62,7 +62,7 @@ CHAIN_INTAKE = [
 # Chain B: kills after intake: dbt build, dbt docs, publish, extracts.
 CHAIN_BUILD = [
     ("dbt.node:1", "dbt build, after its first node"),
-    # named nodes (pcve/app/warehouse.py: _dbt_checkpoint), not the n-th node: the count moves with the project
+    # named nodes (pcve/app/warehouse/: _dbt_checkpoint), not the n-th node: the count moves with the project
     ("dbt.node.model.pcve.fct_outreach:1", "dbt build, half-way (models replaced, tests not run)"),
     ("dbt.node.model.pcve.dim_office:2", "dbt docs generate, after a successful build"),
     ("publish.copied:1", "snapshot copied under a temp name"),
@@ -367,7 +367,7 @@ def test_an_interrupted_build_counts_as_failed_until_it_finishes(tmp_path, monke
         seen.update(json.loads((home.state / "dbt_build.json").read_text(encoding="utf-8")))
         raise SystemExit("killed")
 
-    monkeypatch.setattr(warehouse, "_invoke", killed)
+    monkeypatch.setattr(warehouse.dbt_runner, "_invoke", killed)
     with pytest.raises(SystemExit):
         warehouse.build(tmp_path, force=True)
     assert seen["failed"] is True and "interrupted" in seen["error"]

@@ -67,10 +67,8 @@ def check_warehouse(home) -> str | None:
 def _scan_tables(h: Home) -> str | None:
     """Read every table of the DuckDB file to its last block: a file cut short can still open and
     answer for the tables stored before the cut (the raw layer) while the marts are gone."""
-    import duckdb
-
     try:
-        con = duckdb.connect(str(h.warehouse), read_only=True)
+        con = db.connect(path=h.warehouse, read_only=True)
     except Exception as exc:
         return f"warehouse cannot be opened ({type(exc).__name__})"
     try:
