@@ -372,17 +372,18 @@ def test_suppressed_values_set_no_scale_and_no_change():
     from dataclasses import replace
     from decimal import Decimal
 
-    from exports import report
     from exports.formats import Row
+    from exports.report import charts, sections
+    from pcve.core.periods import Period
 
     base = Row("OUT_ADHERENTS", "almaty", ALMATY, "2017Q2", "2017-Q2", "Q", "persons", 1, True, "city",
                Decimal(500), 500, None)
     hidden = replace(base, conf_status="D", value=None, numerator=None)
-    assert report._change(base, hidden)[0] == report._change(hidden, base)[0] == '<span class="supp">к</span>'
-    assert report._change(base, replace(base, value=Decimal(400)))[1] == "100"
+    assert sections._change(base, hidden)[0] == sections._change(hidden, base)[0] == '<span class="supp">к</span>'
+    assert sections._change(base, replace(base, value=Decimal(400)))[1] == "100"
     # the chart's axis comes from the published bars only
-    q = [report.Period("quarter", 2017, n) for n in (1, 2)]
-    svg = report.trend_chart([(q[0], base), (q[1], hidden)], False, {q[1].dhis2}, "x")
+    q = [Period("quarter", 2017, n) for n in (1, 2)]
+    svg = charts.trend_chart([(q[0], base), (q[1], hidden)], False, {q[1].dhis2}, "x")
     assert 'class="na supp"' in svg and ">к<" in svg and svg.count("<rect") == 1
     assert 'height="87.0"' in svg  # the one published bar spans the whole plot (128 - 15 - 26)
 
