@@ -395,6 +395,7 @@ def test_every_office_of_a_period_gets_its_whole_indicator_table():
 
     from exports import report
     from exports.formats import Row
+    from pcve.core.periods import Period
 
     def row(code: str, office: str, kato: str, n: int) -> Row:
         return Row(code, office, kato, "2020Q2", "2020-Q2", "Q", "persons", n, True, "city", Decimal(n), n, None)
@@ -403,7 +404,7 @@ def test_every_office_of_a_period_gets_its_whole_indicator_table():
     rows = [row(c, o, k, i + 1) for o, k in (("abai", "100000000"), ("akmola", "110000000"))
             for i, c in enumerate(codes)]
     offices = [report.Office("abai", "Абай", "Абай", "100000000"), report.Office("akmola", "Ақмола", "Акмола", "110000000")]
-    d = report.ReportData(period=report.Period("quarter", 2020, 2), profile="ministry", offices=offices, rows=rows)
+    d = report.ReportData(period=Period("quarter", 2020, 2), profile="ministry", offices=offices, rows=rows)
     html_text = report.render_report(d).decode("utf-8")
     sections = re.split(r'<section class="office"', html_text)[1:]
     assert len(sections) == 2
