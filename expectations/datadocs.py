@@ -3,8 +3,10 @@
 `validate_batch` leaves on each ParsedFile its own GX validation result per form
 (`pf.validation`, JSON). `publish_data_docs` stores them in a file-backed GX
 validation results store (<home>/state/gx/validations, so the history survives
-runs) and renders the Data Docs site with GX's own SiteBuilder, from an
-ephemeral context: no great_expectations.yml anywhere.
+runs) and renders the Data Docs site with GX's own SiteBuilder and its default index,
+from an ephemeral context: no great_expectations.yml anywhere. Only GX's public API: the
+context's `build_data_docs`, the store's `set`, the site configured by class name (no
+subclass of GX's private classes, no store internals).
 
 Privacy: the results never hold a privacy-flagged value (the parser replaced the
 cell by None before GX saw it, and the privacy expectation lists cells, not
@@ -15,7 +17,6 @@ before it is stored or rendered.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -26,7 +27,6 @@ from expectations.suites import SUITES_DIR, load_suite_dict
 from expectations.validate import _quiet_gx
 from pcve.core.model import ParsedFile
 from pcve.core.privacy import mask
-from pcve.core.safe_io import atomic_write
 
 SITE_NAME = "pcve_validation"
 log = logging.getLogger("pcve.datadocs")
@@ -38,10 +38,6 @@ def docs_dir(home) -> Path:
 
 def results_dir(home) -> Path:
     return Path(home) / "state" / "gx" / "validations"
-
-
-def index_cache_file(home) -> Path:
-    return Path(home) / "state" / "gx" / "index_cache.json"
 
 
 _NOT_DATA = {"id", "expectation_config"}  # GX identifiers and our own suite: never office data
@@ -92,9 +88,7 @@ def _context(home):
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir(home))},
-            # GX's default index page; what it shows of each stored result is cached (see the class)
-            "site_index_builder": {"module_name": "expectations.datadocs", "class_name": "CachedSiteIndexBuilder",
-                                   "cache_file": str(index_cache_file(home))},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         }},
         analytics_enabled=False,
     )
@@ -154,8 +148,6 @@ def publish_data_docs(home, files: Iterable[ParsedFile | dict],
         ctx.suites.add(suite)
     keys = _KeyList()
     store = ctx.validation_results_store
-    fast: bool | None = None  # whether our own serialisation writes what GX's store would (checked once)
-    index_entries: dict[str, dict] = {}
     for office, file_name, period, validation, sid in entries:
         batch_id = _batch_identifier(office, file_name, sid)
         for form, result in sorted(validation.items()):
@@ -170,40 +162,12 @@ def publish_data_docs(home, files: Iterable[ParsedFile | dict],
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=result["suite_name"]),
                 run_id=run_id, batch_identifier=f"{batch_id}__{form}")
-            # GX's store.set() loads the dict into a result object and dumps it back (~20-80 ms a
-            # result, mostly deep copies); our dict is already that JSON. Written directly when the
-            # first result of the batch shows both give the same text; otherwise GX's own way.
-            text = json.dumps({"id": None, **data}, indent=2, sort_keys=True)
-            if fast is None:
-                fast = store.serialize(expectationSuiteValidationResultSchema.load(data)) == text
-                if not fast:
-                    log.warning("GX serialises validation results differently: Data Docs stored the slow way")
-            if fast:
-                store._store_backend.set(store.key_to_tuple(key), text)
-            else:
-                store.set(key, expectationSuiteValidationResultSchema.load(data))
+            store.set(key, expectationSuiteValidationResultSchema.load(data))
             keys.append(key)
-            meta = json.loads(text)["meta"]  # as stored: keys sorted, as GX would read it back
-            asset = meta.get("batch_kwargs", {}).get("data_asset_name") or meta["batch_spec"].get("data_asset_name")
-            if asset:  # what the index page shows of it, as CachedSiteIndexBuilder would read it
-                index_entries["/".join(key.to_tuple())] = {
-                    "success": data["success"], "batch_kwargs": meta.get("batch_kwargs", {}),
-                    "batch_spec": meta["batch_spec"], "asset_name": asset}
-    if fast and index_entries:
-        _cache_put(index_cache_file(home), index_entries)
     ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=keys)
     return docs_dir(home) / "index.html"
 
 
-def _cache_put(path: Path, entries: dict[str, dict]) -> None:
-    try:
-        cache = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
-    cache.update(entries)
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    atomic_write(path, json.dumps(cache, ensure_ascii=False))
 
 
 class _KeyList(list):
@@ -220,119 +184,3 @@ class _KeyList(list):
 
     def __contains__(self, key) -> bool:
         return key in self._set
-
-
-def _index_builder_class():
-    from great_expectations.render.renderer.site_builder import (
-        DefaultSiteIndexBuilder,
-        _resolve_asset_name,
-        resource_key_passes_run_name_filter,
-    )
-
-    class CachedSiteIndexBuilder(DefaultSiteIndexBuilder):
-        """GX's DefaultSiteIndexBuilder, except that what the index shows of each stored result
-        (success, batch kwargs and spec, asset name) is kept in a side file: GX re-reads and
-        deserialises every stored result on every build (~6 ms each), so the index of a long
-        history would cost more than the run. Results are immutable (their key holds the run),
-        so an entry never goes stale; a result missing from the cache is read as GX does."""
-
-        # GX passes its runtime environment by the names of these parameters: spelt out, not *args
-        def __init__(self, name, site_name, data_context, target_store, site_section_builders_config,
-                     custom_styles_directory=None, custom_views_directory=None, show_how_to_buttons=True,
-                     validation_results_limit=None, renderer=None, view=None, data_context_id=None,
-                     source_stores=None, cache_file: str | None = None, **kwargs):
-            super().__init__(name, site_name, data_context, target_store, site_section_builders_config,
-                             custom_styles_directory=custom_styles_directory,
-                             custom_views_directory=custom_views_directory,
-                             show_how_to_buttons=show_how_to_buttons,
-                             validation_results_limit=validation_results_limit, renderer=renderer, view=view,
-                             data_context_id=data_context_id, source_stores=source_stores, **kwargs)
-            self.cache_file = Path(cache_file) if cache_file else None
-
-        def _load_cache(self) -> dict:
-            if self.cache_file is None:
-                return {}
-            try:
-                return json.loads(self.cache_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return {}
-
-        def _save_cache(self, cache: dict) -> None:
-            if self.cache_file is not None:
-                _cache_put(self.cache_file, cache)
-
-        def _add_validations_to_index_links(self, index_links_dict, validation_and_profiling_result_site_keys):
-            # The body of GX 1.24's DefaultSiteIndexBuilder._add_validations_to_index_links, with the
-            # per-key get_validation_result() answered from the cache.
-            from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
-            from great_expectations.render.renderer.site_builder import FALSEY_YAML_STRINGS
-
-            validations = self.site_section_builders_config.get("validations", "None")
-            if not validations or validations in FALSEY_YAML_STRINGS:
-                return
-            run_name_filter = self.site_section_builders_config["validations"]["run_name_filter"]
-            keys = [k for k in validation_and_profiling_result_site_keys
-                    if resource_key_passes_run_name_filter(k, run_name_filter)]
-            keys = sorted(keys, key=lambda x: x.run_id.run_time, reverse=True)
-            if self.validation_results_limit:
-                keys = keys[: self.validation_results_limit]
-            cache = self._load_cache()
-            changed = False
-            for key in keys:
-                key_tuple = key.to_tuple()
-                ident = "/".join(key_tuple)
-                info = cache.get(ident)
-                if info is None:
-                    try:
-                        validation = self.data_context.get_validation_result(
-                            batch_identifier=key.batch_identifier,
-                            expectation_suite_name=key.expectation_suite_identifier.name,
-                            run_id=key.run_id,
-                            validation_results_store_name=self.source_stores.get("validations"),
-                        )
-                    except Exception:
-                        validation = None
-                    if not isinstance(validation, ExpectationSuiteValidationResult):
-                        log.warning(f"Validation result not found: {key_tuple!s:s} - skipping")
-                        continue
-                    info = {"success": validation.success,
-                            "batch_kwargs": validation.meta.get("batch_kwargs", {}),
-                            "batch_spec": validation.meta.get("batch_spec", {}),
-                            "asset_name": _resolve_asset_name(validation)}
-                    try:
-                        json.dumps(info)
-                    except (TypeError, ValueError):
-                        pass  # not cacheable as JSON: used this time, read again next time
-                    else:
-                        cache[ident] = info
-                        changed = True
-                try:
-                    self.add_resource_info_to_index_links_dict(
-                        index_links_dict=index_links_dict,
-                        expectation_suite_name=key.expectation_suite_identifier.name,
-                        section_name="validations",
-                        batch_identifier=key.batch_identifier,
-                        run_id=key.run_id,
-                        validation_success=info["success"],
-                        run_time=key.run_id.run_time,
-                        run_name=key.run_id.run_name,
-                        asset_name=info["asset_name"],
-                        batch_kwargs=info["batch_kwargs"],
-                        batch_spec=info["batch_spec"],
-                    )
-                except Exception:
-                    log.warning(f"Validation result not found: {key_tuple!s:s} - skipping")
-            if changed:
-                self._save_cache(cache)
-
-    return CachedSiteIndexBuilder
-
-
-def __getattr__(name: str):
-    # GX instantiates the index builder by module and class name; the class is built on first use
-    # so that importing this module does not import GX.
-    if name == "CachedSiteIndexBuilder":
-        cls = _index_builder_class()
-        globals()[name] = cls
-        return cls
-    raise AttributeError(name)
