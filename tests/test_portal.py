@@ -33,6 +33,7 @@ from pcve.core.config import load_config
 from pcve.core.home import Home
 from pcve.core.periods import ALMATY_TZ
 from pcve.core.privacy import privacy_rule
+from pcve.core.settings import settings as pcve_settings
 from tests.servers import free_port
 from tests.workbooks import EVENTS_KK, outreach_sheet, write_xlsx
 
@@ -411,8 +412,9 @@ def test_every_rule_has_an_english_text():
 # ---------------------------------------------------------------- submit, receipt, Airflow
 def test_next_intake_follows_the_dag_schedule():
     dag = (Path(__file__).resolve().parents[1] / "dags" / "office_intake.py").read_text(encoding="utf-8")
-    # one setting for both: PCVE_INTAKE_SCHEDULE, with the same default
-    assert re.search(r'os\.getenv\("PCVE_INTAKE_SCHEDULE", "([^"]+)"\)', dag)[1] == S.INTAKE_SCHEDULE
+    # one setting for both: PCVE_INTAKE_SCHEDULE, read by pcve/core/settings.py for the DAG and the portal
+    assert re.search(r"^_SCHEDULE = settings\(\)\.intake_schedule$", dag, re.M)
+    assert S.INTAKE_SCHEDULE == pcve_settings().intake_schedule
     assert S.next_intake(schedule="none") is None
     at = datetime(2026, 12, 4, 7, 0, tzinfo=ALMATY_TZ)
     assert S.next_intake(at, "0 6 * * *") == datetime(2026, 12, 5, 6, 0, tzinfo=ALMATY_TZ)
