@@ -3,10 +3,12 @@
 `validate_batch` leaves on each ParsedFile its own GX validation result per form
 (`pf.validation`, JSON). `publish_data_docs` stores them in a file-backed GX
 validation results store (<home>/state/gx/validations, so the history survives
-runs) and renders the Data Docs site with GX's own SiteBuilder and its default index,
-from an ephemeral context: no great_expectations.yml anywhere. Only GX's public API: the
-context's `build_data_docs`, the store's `set`, the site configured by class name (no
-subclass of GX's private classes, no store internals).
+runs) and renders each result's page with GX's own SiteBuilder, from an ephemeral context: no
+great_expectations.yml anywhere. Only GX's public API: the store's `set`, the context's
+`build_data_docs(..., build_index=False)`. The site's index page is rendered here, from a small
+list of what each stored result shows there (state/gx/index.json): GX's own index reads and
+deserialises every stored result on every build (~6 ms each), which grows with the history
+without bound.
 
 Privacy: the results never hold a privacy-flagged value (the parser replaced the
 cell by None before GX saw it, and the privacy expectation lists cells, not
@@ -17,6 +19,8 @@ before it is stored or rendered.
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -27,6 +31,7 @@ from expectations.suites import SUITES_DIR, load_suite_dict
 from expectations.validate import _quiet_gx
 from pcve.core.model import ParsedFile
 from pcve.core.privacy import mask
+from pcve.core.safe_io import atomic_write
 
 SITE_NAME = "pcve_validation"
 log = logging.getLogger("pcve.datadocs")
@@ -88,11 +93,14 @@ def _context(home):
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir(home))},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         }},
         analytics_enabled=False,
     )
     return EphemeralDataContext(project_config=config)
+
+
+def index_file(home) -> Path:
+    return Path(home) / "state" / "gx" / "index.json"
 
 
 def _entries(files: Iterable[ParsedFile | dict], submission_ids: Sequence[str | None] | None):
@@ -147,6 +155,7 @@ def publish_data_docs(home, files: Iterable[ParsedFile | dict],
             for e in spec["expectations"]])
         ctx.suites.add(suite)
     keys = _KeyList()
+    listed: dict[str, dict] = {}
     store = ctx.validation_results_store
     for office, file_name, period, validation, sid in entries:
         batch_id = _batch_identifier(office, file_name, sid)
@@ -164,8 +173,54 @@ def publish_data_docs(home, files: Iterable[ParsedFile | dict],
                 run_id=run_id, batch_identifier=f"{batch_id}__{form}")
             store.set(key, expectationSuiteValidationResultSchema.load(data))
             keys.append(key)
-    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=keys)
+            listed[_page(key)] = {"run_name": run_id.run_name, "run_time": run_time.isoformat(),
+                                  "office": office, "file": _shown(file_name), "form": form,
+                                  "period": period, "submission_id": sid, "suite": result["suite_name"],
+                                  "success": bool(data.get("success"))}
+    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=keys, build_index=False)
+    index = _index_put(home, listed)
+    atomic_write(docs_dir(home) / "index.html", render_index(home, index))
     return docs_dir(home) / "index.html"
+
+
+def _page(key) -> str:
+    """Where the site puts a result's page, relative to the site: validations/<its key's parts>.html."""
+    return "validations/" + "/".join(key.to_tuple()) + ".html"
+
+
+def _index_put(home, listed: dict[str, dict]) -> dict[str, dict]:
+    path = index_file(home)
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = {}
+    index.update(listed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(index, ensure_ascii=False, sort_keys=True))
+    return index
+
+
+def render_index(home, index: dict[str, dict]) -> str:
+    """The site's index: every stored result, newest run first, linked to its page (as GX's own
+    index lists them: run, office and file, form and suite, success). Text of office files was masked
+    and made inert before it was listed; escaped here all the same."""
+    site = docs_dir(home)
+    rows = []
+    for page, e in sorted(index.items(), key=lambda kv: (kv[1]["run_time"], kv[0]), reverse=True):
+        name = html.escape(f"{e['office']} · {e['file']} · {e['form']}")
+        link = f'<a href="{html.escape(page)}">{name}</a>' if (site / page).is_file() else name
+        ok = '<td class="ok">✓ passed</td>' if e["success"] else '<td class="failed">✗ failed</td>'
+        rows.append(f"<tr><td>{html.escape(e['run_time'][:19])}</td><td>{html.escape(e['run_name'])}</td>"
+                    f"<td>{link}</td><td>{html.escape(e.get('period') or '')}</td>"
+                    f"<td>{html.escape(e.get('submission_id') or '')}</td><td>{html.escape(e['suite'])}</td>{ok}</tr>")
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>pcve validation results</title>"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.ok{color:#1a7f37}"
+            ".failed{color:#b42318;font-weight:bold}</style></head><body>"
+            f"<h1>Validation results</h1><p>{len(rows)} results, newest run first (GX Data Docs).</p>"
+            "<table><thead><tr><th>run time (UTC)</th><th>run</th><th>office · file · form</th><th>period</th>"
+            "<th>submission</th><th>suite</th><th>result</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></body></html>\n")
 
 
 

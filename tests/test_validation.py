@@ -3,7 +3,9 @@ the located GX failures, per-file validation results and the Data Docs site."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import unicodedata
 
 import pytest
@@ -124,6 +126,15 @@ def test_data_docs_site(docs_home, validated):
     page = next(p for p in pages if "almaty_2017-09" in p.name and p.name.endswith("events.html"))
     text = page.read_text(encoding="utf-8")
     assert "Іс-шаралар!E2" in text and "лекция" in text  # failures located by cell, value as written
+
+
+def test_data_docs_index_links_every_result_page(docs_home):
+    # the index is rendered by expectations/datadocs.py (GX's own re-reads every stored result)
+    home, index = docs_home
+    site = home / "docs" / "validation"
+    pages = {p.relative_to(site).as_posix() for p in (site / "validations").rglob("*.html")}
+    links = set(re.findall(r'<a href="([^"]+)"', index.read_text(encoding="utf-8")))
+    assert pages and pages <= {html.unescape(x) for x in links}
 
 
 def test_no_private_value_anywhere_under_docs(docs_home):
