@@ -3,7 +3,7 @@
 {%- set catalogue = form_catalogue() %}
 
 with terms as (
-    select * from {{ source('raw', 'cfg_indicator_terms') }}
+    select * from {{ ref('stg_config__indicator_terms') }}
 ),
 
 available_measures as (

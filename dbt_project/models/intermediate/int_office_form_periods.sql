@@ -7,7 +7,7 @@ with current_forms as (
 ),
 
 periods as (
-    select * from {{ source('raw', 'cfg_periods') }}
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 containing as (
@@ -38,8 +38,8 @@ final as (
         reported.form,
         reported.period_id,
         periods.period_kind,
-        periods.start_date as period_start,
-        periods.end_date as period_end
+        periods.period_start,
+        periods.period_end
     from reported
     inner join periods
         on reported.period_id = periods.period_id
