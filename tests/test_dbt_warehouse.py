@@ -202,8 +202,9 @@ def _add_april_workbook(warehouse) -> None:
 def test_build_runs_every_model_and_test(built_home):
     _, summary = built_home
     assert summary["built"] is True
-    # staging 7, intermediate 5, dimensions 9, facts 5, marts 2
-    assert summary["models"] == 28
+    # staging 15 (9 raw tables of submissions and forms, 6 of configuration), intermediate 10 (5 of
+    # them the current rows of a form), dimensions 9, facts 5, marts 2
+    assert summary["models"] == 41
     assert summary["snapshots"] == 1
     assert summary["unit_tests"] == 10 and "unit_tests_skipped" not in summary  # a new home: they run
     # the not_null, unique, relationships and accepted_values checks of a model are one test node of
@@ -412,7 +413,7 @@ def test_failing_build_names_the_failing_nodes(tmp_path):
         err.value.failed
     message = str(err.value)
     assert "dbt build failed" in message and "relationships_stg_submissions__outreach__kato" in message
-    assert "column_name=kato, orphan_value=999999999, missing_from=cfg_territories.kato, n_rows=1" in message
+    assert "column_name=kato, orphan_value=999999999, missing_from=stg_config__territories.kato, n_rows=1" in message
     # the half-rebuilt warehouse is never published, and the next call builds again instead of skipping
     refused = publish(home.root)
     assert refused["published"] is False and "failed" in refused["reason"]
@@ -450,7 +451,9 @@ def test_new_data_alone_builds_only_what_depends_on_it(built_home, tmp_path):
     s = build(home.root, as_of=AS_OF)
     assert s["built"] is True and "data-only change" in s["selection"], s["selection"]
     assert "source:raw.outreach+" in s["selection"] and "source:raw.cfg_" not in s["selection"]
-    assert s["snapshots"] == 0 and s["models"] == 28 - 9  # the 9 dimensions are not rebuilt
+    # not rebuilt: the 9 dimensions, the 6 configuration staging views and the staging views of the raw
+    # tables the workbook did not touch (4 other forms, issues, validation results)
+    assert s["snapshots"] == 0 and s["models"] == 41 - 9 - 6 - 6
     assert 0 < s["data_tests"] < built_home[1]["data_tests"]
     assert q(home, "select count(*) from main.dim_office") == dims_before
     assert value(home, "OUT_PLAN_PCT", ALMALY, "2025-04") == (9, 10, Decimal("90.0"))
@@ -474,7 +477,7 @@ def test_new_data_alone_builds_only_what_depends_on_it(built_home, tmp_path):
     con.close()
     s = build(home.root, as_of=AS_OF)
     assert s["selection"] == "all (full build: the last build failed or was interrupted)"
-    assert s["models"] == 28 and s["snapshots"] == 1 and s["data_tests"] == built_home[1]["data_tests"]
+    assert s["models"] == 41 and s["snapshots"] == 1 and s["data_tests"] == built_home[1]["data_tests"]
 
     # a configuration change (a code label) and a new as-of date: everything, too
     con = duckdb.connect(str(home.warehouse))
@@ -482,7 +485,7 @@ def test_new_data_alone_builds_only_what_depends_on_it(built_home, tmp_path):
     con.close()
     s = build(home.root, as_of=AS_OF)
     assert s["selection"] == "all (full build: configuration changed (raw.cfg_codes))", s["selection"]
-    assert s["models"] == 28
+    assert s["models"] == 41
     s = build(home.root, as_of=date(2025, 5, 21))
     assert s["selection"] == "all (full build: as-of date changed (2025-05-20 -> 2025-05-21))"
 
@@ -495,7 +498,7 @@ def test_docs_site(built_home):
     manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
     catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
     models = [uid for uid in manifest["nodes"] if uid.startswith("model.")]
-    assert len(models) == 28 and set(models) <= set(catalog["nodes"])
+    assert len(models) == 41 and set(models) <= set(catalog["nodes"])
     # every model, and every column it really has (per the catalog), is documented
     for uid in models:
         node = manifest["nodes"][uid]
