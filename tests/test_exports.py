@@ -35,13 +35,13 @@ ALMALY, ALATAU, AUEZOV = "751110000", "751210000", "751310000"
 
 MART_DDL = [
     """create table main.mart_indicator_values (indicator_code varchar, office_code varchar, kato varchar,
-       territory_level varchar, period_id varchar, period_kind varchar, period_start date, period_end date,
+       territory_level varchar, dhis2_period_id varchar, period_kind varchar, period_start date, period_end date,
        unit varchar, numerator bigint, denominator bigint, value decimal(20,1))""",
-    """create table main.mart_submission_completeness (office_code varchar, period_id varchar,
+    """create table main.mart_submission_completeness (office_code varchar, dhis2_period_id varchar,
        period_kind varchar, expected_submissions integer, accepted_submissions integer, is_complete boolean,
        missing_periods varchar, due_date date, is_overdue boolean)""",
     """create table main.fct_submissions (submission_id varchar, seq integer, office_code varchar,
-       period varchar, period_kind varchar, scope varchar, file_name varchar, sha256 varchar,
+       period_id varchar, period_kind varchar, scope varchar, file_name varchar, sha256 varchar,
        received_at timestamp, status varchar, is_current boolean, error_count integer, warning_count integer,
        days_late integer)""",
 ]
@@ -329,9 +329,9 @@ def test_revision_and_changes_on_a_changed_value(home: Path):
     update_warehouse(
         wh,
         f"update main.mart_indicator_values set numerator = 571, value = 571 where indicator_code = 'OUT_ADHERENTS' "
-        f"and kato = '{ALMATY}' and period_id = '2017Q1'",
+        f"and kato = '{ALMATY}' and dhis2_period_id = '2017Q1'",
         f"update main.mart_indicator_values set numerator = 301, value = 301 where indicator_code = 'OUT_ADHERENTS' "
-        f"and kato = '{ALMALY}' and period_id = '2017Q1'",
+        f"and kato = '{ALMALY}' and dhis2_period_id = '2017Q1'",
         f"delete from main.mart_indicator_values where indicator_code = 'REH_RATE_PCT' and kato = '{ALMALY}'",
     )
     con = duckdb.connect(str(wh))
@@ -365,7 +365,7 @@ def test_failed_write_leaves_the_current_revision(home: Path, monkeypatch):
     before = folder_bytes(home / "exports" / "2017Q1")
     update_warehouse(home / "warehouse.duckdb",
                      f"update main.mart_indicator_values set numerator = 999, value = 999 where kato = '{ALMALY}' "
-                     "and indicator_code = 'OUT_ADHERENTS' and period_id = '2017Q1'")
+                     "and indicator_code = 'OUT_ADHERENTS' and dhis2_period_id = '2017Q1'")
     real = revisions.write_files
 
     def crash(folder, files):
@@ -539,7 +539,7 @@ def test_delivery_to_a_local_folder_and_an_fsspec_url(home: Path, tmp_path_facto
     # a new revision replaces the delivered folder as a whole
     update_warehouse(home / "warehouse.duckdb",
                      "update main.mart_indicator_values set numerator = 2, value = 2 where indicator_code = "
-                     "'COM_SESSIONS' and period_id = '2025Q1'")
+                     "'COM_SESSIONS' and dhis2_period_id = '2025Q1'")
     s = write_extracts(home)
     assert [d["status"] for d in s["delivery"]] == ["unchanged", "delivered"]
     assert folder_bytes(ministry / "2025Q1") == folder_bytes(home / "exports" / "2025Q1")
@@ -888,7 +888,7 @@ def _year_home(tmp_path: Path) -> Path:
 def _bump(home: Path, period: str, kato: str = ALMATY) -> None:
     update_warehouse(home / "warehouse.duckdb",
                      "update main.mart_indicator_values set numerator = numerator + 1, value = value + 1 "
-                     f"where indicator_code = 'OUT_CONVERSATIONS' and kato = '{kato}' and period_id = '{period}'")
+                     f"where indicator_code = 'OUT_CONVERSATIONS' and kato = '{kato}' and dhis2_period_id = '{period}'")
 
 
 @pytest.mark.parametrize("profile", ["ministry", "public"])
