@@ -21,8 +21,11 @@ setup: $(UV)
 demo: setup
 	$(VENV)/bin/pcve demo --home $(HOME_DIR)
 
+# sqlfluff compiles the models with dbt's templater on an in-memory DuckDB (dbt_project/lint/profiles.yml):
+# no home, warehouse or environment needed
 lint: setup
 	$(VENV)/bin/ruff check .
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint . --disable-progress-bar --nocolor
 
 # System packages for the browser/LibreOffice/PostgreSQL tests (Debian's; a no-op when present).
 system-deps:

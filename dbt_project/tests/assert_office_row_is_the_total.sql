@@ -27,7 +27,9 @@ office_wide as (
     inner join {{ ref('stg_config__periods') }} as submission_periods
         on amounts.submission_period_id = submission_periods.period_id
     inner join {{ ref('stg_config__periods') }} as periods
-        on periods.period_id in (submission_periods.period_id, submission_periods.quarter_id, submission_periods.year_id)
+        on periods.period_id in (
+            submission_periods.period_id, submission_periods.quarter_id, submission_periods.year_id
+        )
     where amounts.role = 'value'
     group by amounts.indicator_code, amounts.office_code, periods.period_id
 )

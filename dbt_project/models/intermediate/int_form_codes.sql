@@ -13,11 +13,11 @@
 {%- endfor %}
 
 {% for form, spec, code_column in selects %}
-select
-    '{{ form }}' as form,
-    {{ spec['row_id'] }} as form_row_id,
-    '{{ code_column }}' as code_column,
-    cast({{ code_column }} as varchar) as code_value
-from {{ ref(spec['model']) }}
-{% if not loop.last %}union all{% endif %}
+    select
+        '{{ form }}' as form,
+        {{ spec['row_id'] }} as form_row_id,
+        '{{ code_column }}' as code_column,
+        cast({{ code_column }} as varchar) as code_value
+    from {{ ref(spec['model']) }}
+    {% if not loop.last %}union all{% endif %}
 {%- endfor %}

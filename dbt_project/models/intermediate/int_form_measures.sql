@@ -14,19 +14,19 @@
 {%- endfor %}
 
 {% for form, spec, measure in selects %}
-select
-    '{{ form }}' as form,
-    {{ spec['row_id'] }} as form_row_id,
-    submission_id,
-    office_code,
-    submission_period_id,
-    kato,
-    '{{ measure }}' as measure,
-    {% if measure == '_rows' -%}
-    cast(1 as bigint)
-    {%- else -%}
-    cast({{ measure }} as bigint)
-    {%- endif %} as amount
-from {{ ref(spec['model']) }}
-{% if not loop.last %}union all{% endif %}
+    select
+        '{{ form }}' as form,
+        {{ spec['row_id'] }} as form_row_id,
+        submission_id,
+        office_code,
+        submission_period_id,
+        kato,
+        '{{ measure }}' as measure,
+        {% if measure == '_rows' -%}
+            cast(1 as bigint)
+        {%- else -%}
+            cast({{ measure }} as bigint)
+        {%- endif %} as amount
+    from {{ ref(spec['model']) }}
+    {% if not loop.last %}union all{% endif %}
 {%- endfor %}

@@ -24,12 +24,24 @@ containing as (
 ),
 
 reported as (
-    select office_code, form, month_id as period_id from containing
+    select
+        office_code,
+        form,
+        month_id as period_id
+    from containing
     where period_kind = 'month'
     union
-    select office_code, form, quarter_id as period_id from containing
+    select
+        office_code,
+        form,
+        quarter_id as period_id
+    from containing
     union
-    select office_code, form, year_id as period_id from containing
+    select
+        office_code,
+        form,
+        year_id as period_id
+    from containing
 ),
 
 final as (

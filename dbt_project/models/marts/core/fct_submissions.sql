@@ -101,7 +101,7 @@ final as (
         case
             when with_due.due_date is null then null
             when cast(with_due.received_at as date) > with_due.due_date
-                then cast({{ dbt.datediff('with_due.due_date', 'cast(with_due.received_at as date)', 'day') }} as bigint)
+                then cast({{ dbt.datediff('with_due.due_date', 'cast(with_due.received_at as date)', 'day') }} as bigint)  -- noqa: LT05
             else cast(0 as bigint)
         end as days_late,
         coalesce(cast(with_due.received_at as date) > with_due.due_date, false) as is_late

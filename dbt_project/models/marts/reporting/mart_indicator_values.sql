@@ -20,7 +20,11 @@ indicators as (
 ),
 
 terms as (
-    select distinct indicator_code, role, form from {{ ref('stg_config__indicator_terms') }}
+    select distinct
+        indicator_code,
+        role,
+        form
+    from {{ ref('stg_config__indicator_terms') }}
 ),
 
 offices as (
@@ -37,31 +41,57 @@ periods as (
 
 -- each submission period's amount counted in its month (monthly offices), quarter and year
 amounts_in_periods as (
-    select amounts.indicator_code, amounts.role, amounts.office_code, amounts.kato,
-        periods.period_id, amounts.amount
+    select
+        amounts.indicator_code,
+        amounts.role,
+        amounts.office_code,
+        amounts.kato,
+        periods.period_id,
+        amounts.amount
     from amounts
     inner join periods on amounts.submission_period_id = periods.period_id
     where periods.period_kind = 'month'
     union all
-    select amounts.indicator_code, amounts.role, amounts.office_code, amounts.kato,
-        periods.quarter_id as period_id, amounts.amount
+    select
+        amounts.indicator_code,
+        amounts.role,
+        amounts.office_code,
+        amounts.kato,
+        periods.quarter_id as period_id,
+        amounts.amount
     from amounts
     inner join periods on amounts.submission_period_id = periods.period_id
     union all
-    select amounts.indicator_code, amounts.role, amounts.office_code, amounts.kato,
-        periods.year_id as period_id, amounts.amount
+    select
+        amounts.indicator_code,
+        amounts.role,
+        amounts.office_code,
+        amounts.kato,
+        periods.year_id as period_id,
+        amounts.amount
     from amounts
     inner join periods on amounts.submission_period_id = periods.period_id
 ),
 
 territory_sums as (
-    select indicator_code, role, office_code, kato, period_id, sum(amount) as amount
+    select
+        indicator_code,
+        role,
+        office_code,
+        kato,
+        period_id,
+        sum(amount) as amount
     from amounts_in_periods
     group by indicator_code, role, office_code, kato, period_id
 ),
 
 office_sums as (
-    select indicator_code, role, office_code, period_id, sum(amount) as amount
+    select
+        indicator_code,
+        role,
+        office_code,
+        period_id,
+        sum(amount) as amount
     from amounts_in_periods
     group by indicator_code, role, office_code, period_id
 ),
@@ -115,8 +145,14 @@ term_values as (
 
 counts as (
     select
-        indicator_code, office_code, kato, territory_level, period_id, period_kind,
-        period_start, period_end,
+        indicator_code,
+        office_code,
+        kato,
+        territory_level,
+        period_id,
+        period_kind,
+        period_start,
+        period_end,
         amount as numerator,
         cast(null as bigint) as denominator,
         cast(amount as decimal(20, 1)) as value

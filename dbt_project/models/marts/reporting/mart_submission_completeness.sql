@@ -17,7 +17,9 @@ submissions as (
 ),
 
 accepted as (
-    select distinct office_code, period_id
+    select distinct
+        office_code,
+        period_id
     from submissions
     where status = 'accepted'
 ),
@@ -47,7 +49,7 @@ candidate_periods as (
     from office_start
     inner join periods
         on periods.period_kind in ('quarter', 'year')
-        or periods.period_kind = office_start.periodicity
+        or office_start.periodicity = periods.period_kind
     where periods.period_start <= {{ as_of_date() }}
 ),
 
@@ -59,9 +61,9 @@ expected as (
         (accepted.period_id is not null) as is_accepted
     from candidate_periods
     inner join periods as submission_periods
-        on submission_periods.period_kind = candidate_periods.periodicity
-        and submission_periods.period_start >= candidate_periods.period_start
-        and submission_periods.period_end <= candidate_periods.period_end
+        on candidate_periods.periodicity = submission_periods.period_kind
+        and candidate_periods.period_start <= submission_periods.period_start
+        and candidate_periods.period_end >= submission_periods.period_end
     left join accepted
         on candidate_periods.office_code = accepted.office_code
         and submission_periods.period_id = accepted.period_id
@@ -91,7 +93,8 @@ final as (
         cast(coverage.accepted_submissions as bigint) as accepted_submissions,
         (coverage.accepted_submissions = coverage.expected_submissions) as is_complete,
         cast(coalesce(coverage.missing_periods, '') as varchar) as missing_periods,
-        cast({{ dbt.dateadd('day', 'candidate_periods.due_days', 'candidate_periods.period_end') }} as date) as due_date,
+        cast({{ dbt.dateadd('day', 'candidate_periods.due_days', 'candidate_periods.period_end') }} as date)
+            as due_date,
         candidate_periods.period_end,
         candidate_periods.reports_from_date,
         periods.dhis2_period_id,
