@@ -43,3 +43,15 @@
         },
     }) }}
 {%- endmacro %}
+
+{#- Every (form, spec, column) of the catalogue's `kind` columns (measures or codes), `extra` first
+    in each form: the select branches of the unpivoted views int_form_measures and int_form_codes. -#}
+{% macro form_catalogue_columns(kind, extra=[]) -%}
+    {%- set triples = [] -%}
+    {%- for form, spec in form_catalogue().items() -%}
+        {%- for column in extra + spec[kind] -%}
+            {%- do triples.append((form, spec, column)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(triples) }}
+{%- endmacro %}

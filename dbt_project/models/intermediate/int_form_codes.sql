@@ -1,18 +1,7 @@
-{#- A table, not a view: indicator terms join it on form_row_id, and on PostgreSQL a view of this
-    union of views gets row estimates of 1 and a nested-loop join (x400 slower); analyzed on PostgreSQL. -#}
-{{ config(materialized='table',
-          post_hook="{{ 'analyze ' ~ this if target.type == 'postgres' else '' }}") }}
 -- Every current form row's code columns unpivoted into (code_column, code_value): what an
 -- indicator term's filter_column / filter_value is matched against.
-{%- set catalogue = form_catalogue() %}
-{%- set selects = [] %}
-{%- for form, spec in catalogue.items() %}
-    {%- for code_column in spec['codes'] %}
-        {%- do selects.append((form, spec, code_column)) %}
-    {%- endfor %}
-{%- endfor %}
 
-{% for form, spec, code_column in selects %}
+{% for form, spec, code_column in form_catalogue_columns('codes') %}
     select
         '{{ form }}' as form,
         {{ spec['row_id'] }} as form_row_id,

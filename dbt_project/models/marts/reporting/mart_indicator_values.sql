@@ -41,36 +41,22 @@ periods as (
 
 -- each submission period's amount counted in its month (monthly offices), quarter and year
 amounts_in_periods as (
-    select
-        amounts.indicator_code,
-        amounts.role,
-        amounts.office_code,
-        amounts.kato,
-        periods.period_id,
-        amounts.amount
-    from amounts
-    inner join periods on amounts.submission_period_id = periods.period_id
-    where periods.period_kind = 'month'
-    union all
-    select
-        amounts.indicator_code,
-        amounts.role,
-        amounts.office_code,
-        amounts.kato,
-        periods.quarter_id as period_id,
-        amounts.amount
-    from amounts
-    inner join periods on amounts.submission_period_id = periods.period_id
-    union all
-    select
-        amounts.indicator_code,
-        amounts.role,
-        amounts.office_code,
-        amounts.kato,
-        periods.year_id as period_id,
-        amounts.amount
-    from amounts
-    inner join periods on amounts.submission_period_id = periods.period_id
+    {#- the month itself (its self-alias is fine), then its quarter and year renamed to period_id -#}
+    {%- for rollup in ['period_id', 'quarter_id', 'year_id'] %}
+        select
+            amounts.indicator_code,
+            amounts.role,
+            amounts.office_code,
+            amounts.kato,
+            periods.{{ rollup }} as period_id,  -- noqa: AL09
+            amounts.amount
+        from amounts
+        inner join periods on amounts.submission_period_id = periods.period_id
+        {%- if rollup == 'period_id' %}
+            where periods.period_kind = 'month'
+        {%- endif %}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 territory_sums as (
