@@ -73,7 +73,7 @@ def _task_instances(api: Api, dag_id: str, run_id: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def inbox_files(tmp_path_factory) -> Path:
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     clerks = tmp_path_factory.mktemp("clerks")
     write_demo(clerks)
@@ -253,13 +253,13 @@ def test_a_scheduler_killed_mid_run_comes_back_and_the_run_completes(cluster, tm
     import signal
 
     from ingest import ledger as L
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     home = cluster["home"]
     api = Api(cluster["port"], admin_password(home))
     before = set(L.LedgerState.load(home / "ledger.jsonl").submissions)
     # Almaty's second quarter arrives
-    from pcve.demo_data import demo_submissions
+    from pcve.demo import demo_submissions
 
     write_demo(tmp_path / "clerks")
     q2 = {s.file_name for s in demo_submissions()

@@ -17,16 +17,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from pcve.config import load_config
-from pcve.demo_data import (
-    demo_expectations,
-    demo_facts,
-    demo_submissions,
-    indicator_values,
-    write_demo,
-    write_synth,
-    write_synth_config,
-)
+from pcve.demo import demo_submissions, write_demo, write_synth, write_synth_config
 from pcve.periods import ALMATY_TZ, Period, period_from_filename
+from tests.oracle import demo_expectations, demo_facts, indicator_values
 
 KK = ["қаңтар", "ақпан", "наурыз", "сәуір", "мамыр", "маусым", "шілде", "тамыз", "қыркүйек", "қазан",
       "қараша", "желтоқсан"]

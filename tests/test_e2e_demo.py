@@ -187,7 +187,7 @@ def _phase_lines(stderr: str) -> list[str]:
 
 
 def test_phases_are_named_as_they_start_one_line_each_when_piped(airflow_home, inprocess_home):
-    from pcve.demo_data import demo_submissions
+    from pcve.demo import demo_submissions
     from pcve.pipeline import PHASES
 
     inproc = _phase_lines((inprocess_home.parent / "demo-inprocess.stderr").read_text())

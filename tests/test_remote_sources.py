@@ -23,8 +23,9 @@ import pytest
 from ingest import ledger as L
 from ingest import sources
 from pcve import pipeline
-from pcve.demo_data import demo_expectations, demo_submissions, write_demo
+from pcve.demo import demo_submissions, write_demo
 from pcve.home import Home
+from tests.oracle import demo_expectations
 from tests.servers import closed_port, start_s3, start_sshd
 
 pytestmark = pytest.mark.e2e
