@@ -42,11 +42,7 @@ def airflow_home(tmp_path_factory) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def inprocess_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("demo-inprocess")
-    (home.parent / "demo-inprocess.stderr").write_text(_pcve("demo", "--in-process", home=home).stderr)
-    return home
+# inprocess_home: the session's shared in-process demo home (tests/conftest.py)
 
 
 def _indicators(home: Path, period: str) -> dict[tuple[str, str, str], dict]:
