@@ -21,6 +21,14 @@ settings.register_profile("long", max_examples=2000, database=None, print_blob=T
 settings.load_profile("long" if os.getenv("PCVE_FUZZ") == "long" else "ci")
 
 REPO = Path(__file__).resolve().parents[1]
+# What these need is never part of the unit tier, so each implies e2e (markers: pyproject.toml).
+_IMPLY_E2E = ("browser", "office", "airflow", "postgres")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.get_closest_marker(m) for m in _IMPLY_E2E) and not item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

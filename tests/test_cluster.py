@@ -36,7 +36,7 @@ from pcve.airflow_runner import (
 )
 from tests.servers import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 REPO = Path(__file__).resolve().parents[1]
 TIMINGS = Path(os.getenv("PCVE_CLUSTER_TIMINGS", "/tmp/pcve-cluster-timings.json"))

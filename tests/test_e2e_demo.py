@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 REPO = Path(__file__).resolve().parents[1]
 PCVE = [sys.executable, "-m", "pcve.cli"]

@@ -182,6 +182,7 @@ def test_a_crash_between_received_and_decision_resumes_with_the_same_id(home):
     assert L.LedgerState.load(home.ledger).next_seq == 2
 
 
+@pytest.mark.slow
 def test_parsing_in_several_processes_gives_the_serial_result(tmp_path, monkeypatch):
     """A large batch is read and parsed by a process pool: the staged results (rows, issues,
     periods, each at its own file's slot) are exactly those of parsing in this process."""

@@ -25,7 +25,7 @@ from ingest import ledger as L
 from pcve.airflow_runner import AirflowRunError, dags_test
 from pcve.home import Home
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 IIN, PHONE = "870412300123", "+77011234567"
 # every way the two identifiers could leak: as written, digits only, the phone's usual spellings
