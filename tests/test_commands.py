@@ -126,6 +126,7 @@ def _home_with_rejection(tmp_path: Path) -> tuple[Home, Path]:
     return h, h.root / sub.quarantine_path
 
 
+@pytest.mark.slow  # a real intake (sandboxed parser, GX) sets the home up
 def test_requeue_processes_a_quarantined_file_again_and_says_what_it_decided(tmp_path):
     h, quarantined = _home_with_rejection(tmp_path)
     code, out = _run("requeue", str(quarantined), "--home", str(h.root), "--json")
@@ -138,6 +139,7 @@ def test_requeue_processes_a_quarantined_file_again_and_says_what_it_decided(tmp
     assert code == 0 and re.fullmatch(r"requeued S\d+: 0 accepted, 1 rejected\n", out), out
 
 
+@pytest.mark.slow  # a real intake (sandboxed parser, GX) sets the home up
 def test_requeue_refuses_a_file_that_is_not_in_quarantine(tmp_path):
     h, _ = _home_with_rejection(tmp_path)
     stray = _write(_sub("almaty", "2017-03"), tmp_path / "elsewhere")
@@ -153,6 +155,7 @@ def _iin_shaped() -> str:
     return date(1990, 1, 1).strftime("%y%m%d") + str(3 * 10**5 + 123)
 
 
+@pytest.mark.slow  # a real intake (sandboxed parser, GX) sets the home up
 def test_purge_deletes_privacy_rejections_only_after_their_retention(tmp_path):
     h = Home.at(tmp_path / "home").ensure()
     secret = _iin_shaped()
