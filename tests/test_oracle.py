@@ -246,3 +246,27 @@ def test_every_submission_in_the_fact_table_has_the_oracles_status(inprocess_hom
     finally:
         con.close()
     assert got == want
+
+
+def test_the_indicator_mart_holds_the_oracles_value_for_every_extract_cell(inprocess_home, oracle):
+    """The mart behind the extracts, for every period an extract publishes (it holds months and
+    incomplete periods too, which no extract shows and the oracle does not compute)."""
+    con = duckdb.connect(str(inprocess_home / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute("select indicator_code, office_code, kato, period_id, value, numerator, denominator "
+                           "from main.mart_indicator_values").fetchall()
+    finally:
+        con.close()
+    periods = {k[0] for k in oracle}
+    mart = {}
+    for code, office, kato, pid, value, num, den in rows:
+        if norm_period(pid) in periods:
+            key = (norm_period(pid), code, office, kato)
+            assert key not in mart, key
+            mart[key] = (value, num, den)
+    assert set(mart) == set(oracle)
+    for k, c in oracle.items():
+        value, num, den = mart[k]
+        assert (None if value is None else float(value)) == (None if c.value is None else float(c.value)), (k, value)
+        assert num == c.numerator, (k, num)
+        assert (den if c.unit == "percent" else None) == c.denominator, (k, den)
