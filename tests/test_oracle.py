@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import unicodedata
 from collections import Counter
 from datetime import date
@@ -40,12 +41,15 @@ def oracle() -> dict[Key, Cell]:
 
 @pytest.fixture(scope="module")
 def public_exports(inprocess_home, oracle, tmp_path_factory) -> Path:
-    """The public profile of every demo period, written beside the shared home (never into it)."""
+    """The public profile of every demo period, exported from a copy of the shared home (an export keeps
+    input keys under state/, and the shared home is read-only for tests)."""
     from pcve import pipeline
 
+    home = tmp_path_factory.mktemp("public-home") / "home"
+    shutil.copytree(inprocess_home, home, symlinks=True)
     out = tmp_path_factory.mktemp("public")
     periods = sorted({k[0] for k in oracle})
-    summary = pipeline.export(inprocess_home, periods=periods, profile="public", out=out)
+    summary = pipeline.export(home, periods=periods, profile="public", out=out)
     assert sorted(norm_period(w["period"]) for w in summary["written"]) == periods
     return out
 
