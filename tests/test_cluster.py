@@ -34,6 +34,7 @@ from pcve.airflow_runner import (
     SCALE_WORKERS,
     WRITER_POOL,
     admin_password,
+    read_env_file,
     tagged_pids,
     wait_until_healthy,
 )
@@ -218,45 +219,56 @@ def _worker_tree(home: Path, name: str) -> list[int]:
     return sorted(tree)
 
 
+def _freeze(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 @contextmanager
-def _worker_down(cluster: dict, name: str):
-    """SIGKILL the Celery worker `name` with every process under it (a machine gone: no warm
-    shutdown, no heartbeat, no acknowledgement). The runner would start it again at once
-    (`_supervise(restart=True)`): it is held (SIGSTOP) while the block runs, so the worker stays
-    down; when the block ends the runner goes on and starts the worker again."""
+def _worker_down(cluster: dict, api: Api, run_id: str, task_id: str, timeout: float = 600):
+    """Catch a Celery worker with every slot running a task of the run, one of them `task_id`, and
+    SIGKILL it with every process under it (a machine gone: no warm shutdown, no heartbeat, no
+    acknowledgement). Yields (its name, the task instances it was running).
+
+    Full slots: with late acknowledgement a worker holds at most concurrency x prefetch multiplier
+    (1) messages, so a full worker holds no task it has not started (one it had would be lost with
+    it until the scheduler's task_queued_timeout). The worker is frozen (SIGSTOP) while that is
+    checked again, then killed. The runner would start it again at once (`_supervise(restart=True)`):
+    it is held (SIGSTOP) while the block runs, so the worker stays down until the block ends."""
+    slots = int(read_env_file()["AIRFLOW__CELERY__WORKER_CONCURRENCY"])
     runner = cluster["proc"].pid
+    deadline = time.monotonic() + timeout
+
+    def full() -> dict[str, list[dict]]:
+        tis = _task_instances(api, "office_intake", run_id)
+        running = {w: [t for t in tis if t["state"] == "running" and t["hostname"] == w] for w in SCALE_WORKERS}
+        if not [t for t in tis if t["task_id"] == task_id and t["state"] in (None, "scheduled", "queued", "running")]:
+            raise AssertionError(f"every {task_id} task ended before a full worker was caught: {tis}")
+        return {w: ts for w, ts in running.items() if len(ts) == slots and task_id in {t["task_id"] for t in ts}}
+
     os.kill(runner, signal.SIGSTOP)
     try:
-        tree = _worker_tree(cluster["home"], name)
-        while tree:  # a process forked while the others died is caught by the next pass
-            for pid in tree:
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        while time.monotonic() < deadline:
+            for name in full():
+                tree = _worker_tree(cluster["home"], name)
+                _freeze(tree, signal.SIGSTOP)
+                held = full().get(name)  # still every slot, frozen now: nothing can change
+                if not held:
+                    _freeze(tree, signal.SIGCONT)
+                    continue
+                while tree:  # a process forked before the freeze is caught by the next pass
+                    _freeze(tree, signal.SIGKILL)
+                    time.sleep(0.5)
+                    table = _proc_table()
+                    tree = [p for p in tree if p in table and table[p][0] != "Z"] + \
+                           [p for p, (state, ppid, _) in table.items() if ppid in tree and state != "Z"]
+                yield name, held
+                return
             time.sleep(0.5)
-            table = _proc_table()
-            tree = [p for p in tree if p in table and table[p][0] != "Z"] + \
-                   [p for p, (state, ppid, _) in table.items() if ppid in tree and state != "Z"]
-        yield
+        raise AssertionError(f"no worker seen with all {slots} slots running {task_id} tasks within {timeout} s")
     finally:
         os.kill(runner, signal.SIGCONT)
-
-
-def _catch_running(api: Api, run_id: str, task_id: str, timeout: float) -> dict:
-    """A task instance of `task_id` running on a worker, preferring one on a worker that already
-    finished another of them (so both workers keep a success of their own after the kill)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tis = [t for t in _task_instances(api, "office_intake", run_id) if t["task_id"] == task_id]
-        running = [t for t in tis if t["state"] == "running" and t["hostname"] in SCALE_WORKERS]
-        done_on = {t["hostname"] for t in tis if t["state"] == "success"}
-        waiting = [t for t in tis if t["state"] in (None, "scheduled", "queued")]
-        preferred = [t for t in running if t["hostname"] in done_on]
-        if preferred or (running and not waiting):
-            return (preferred or running)[0]
-        if tis and not running and not waiting and all(t["state"] == "success" for t in tis):
-            raise AssertionError(f"every {task_id} task ended before one was caught running: {tis}")
-        time.sleep(0.5)
-    raise AssertionError(f"no {task_id} task seen running within {timeout} s")
 
 
 def _tries(api: Api, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[dict]:
@@ -266,19 +278,13 @@ def _tries(api: Api, dag_id: str, run_id: str, task_id: str, map_index: int) -> 
                            f"{task_id}/{map_index}/tries")["task_instances"]
 
 
-def _kill_worker_running(api: Api, cluster: dict, run_id: str, task_id: str, timeout: float = 600) -> dict:
-    """Kill the worker that runs a `task_id` task of the run; keep it down until every task instance
+def _kill_worker_running(api: Api, cluster: dict, run_id: str, task_id: str) -> dict:
+    """Kill a worker that runs a `task_id` task of the run; keep it down until every task instance
     it was running has run again, successfully, on the other worker. Returns what was killed."""
-    ti = _catch_running(api, run_id, task_id, timeout)
-    victim = ti["hostname"]
-    (other,) = set(SCALE_WORKERS) - {victim}
     t0 = time.monotonic()
-    with _worker_down(cluster, victim):
-        # every task the dead worker held (its second slot too), with the try that died there
-        hit = [(t["task_id"], t["map_index"], t["try_number"])
-               for t in _task_instances(api, "office_intake", run_id)
-               if t["hostname"] == victim and t["state"] in ("running", "queued")]
-        assert (ti["task_id"], ti["map_index"]) in {(a, b) for a, b, _ in hit}
+    with _worker_down(cluster, api, run_id, task_id) as (victim, held):
+        (other,) = set(SCALE_WORKERS) - {victim}
+        hit = [(t["task_id"], t["map_index"], t["try_number"]) for t in held]
         deadline = time.monotonic() + 600
         pending = list(hit)
         while pending and time.monotonic() < deadline:
@@ -359,8 +365,10 @@ def test_the_cluster_runs_the_pipeline_through_a_killed_worker_and_writes_the_em
     tis = {dag_id: _task_instances(api, dag_id, r["dag_run_id"])
            for dag_id, r in (("office_intake", intake), ("warehouse_build", build), ("ministry_extract", extract))}
     stage = [t for t in tis["office_intake"] if t["task_id"] == "stage"]
-    assert len(stage) == len(files)
-    assert {t["hostname"] for t in stage} == set(SCALE_WORKERS)
+    assert len(stage) == len(files) and {t["state"] for t in stage} == {"success"}
+    tried_on = {t["hostname"] for s in stage for t in _tries(api, "office_intake", intake["dag_run_id"], "stage",
+                                                            s["map_index"])}
+    assert tried_on == set(SCALE_WORKERS)  # the killed worker's own tries too
     writers = sorted((datetime.fromisoformat(t["start_date"]), datetime.fromisoformat(t["end_date"]), t["task_id"])
                      for ts in tis.values() for t in ts if t["pool"] == WRITER_POOL and t["state"] == "success")
     assert {w[2] for w in writers} >= {"load", "build", "export"}
