@@ -3,7 +3,9 @@ runs) starts PostgreSQL (metadata DB + warehouse DB), redis, the api-server, sch
 dag-processor, triggerer and two Celery workers. The demo offices' files arrive, `office_intake`
 is triggered through the authenticated REST API, `warehouse_build` and `ministry_extract` follow
 through their assets, and every extract file is byte-identical to an in-process DuckDB run of
-the same inbox. `make airflow-stop` then leaves no process behind.
+the same inbox, although the worker running a stage task and then the one running the load were
+SIGKILLed in that run (each task ran again on the other worker; every file received once).
+`make airflow-stop` then leaves no process behind.
 
 PostgreSQL: PCVE_TEST_POSTGRES (what `make test` starts), else scripts/start-postgres.sh
 (PCVE_PG_PORT / PCVE_PG_DIR); the test's own metadata and warehouse databases are made afresh.
@@ -122,7 +124,8 @@ def cluster(tmp_path_factory, inbox_files):
         "PCVE_TASK_RETRIES": "1",
         "PCVE_TASK_RETRY_DELAY": "5",
         # a task message a killed worker had just taken (not yet running) is lost with it: the
-        # scheduler queues it again after this long instead of Airflow's 600 s
+        # scheduler queues it again after this long instead of Airflow's 600 s (a safety net: the
+        # test kills only a worker that holds none, see _worker_down)
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "240",
         "PCVE_DATA_DOCS": "off",
         # one file a staging chunk: six mapped stage tasks for the two workers to share
