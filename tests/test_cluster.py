@@ -230,16 +230,17 @@ def _freeze(pids: list[int], sig: int) -> None:
 
 @contextmanager
 def _worker_down(cluster: dict, api: Api, run_id: str, task_id: str, timeout: float = 600):
-    """Catch a Celery worker running a `task_id` task of the run with every slot busy (or nothing of
-    the run queued), and SIGKILL it with every process under it (a machine gone: no warm shutdown, no heartbeat, no
-    acknowledgement). Yields (its name, the task instances it was running).
+    """Catch a Celery worker running a `task_id` task of the run and SIGKILL it with every process
+    under it (a machine gone: no warm shutdown, no heartbeat, no acknowledgement). Yields (its
+    name, the task instances it was running).
 
-    Full slots: with late acknowledgement a worker holds at most concurrency x prefetch multiplier
-    (1) messages, so a full worker holds no task it has not started, nor does any worker when no
-    task instance of the run is queued (one it had would be lost with
-    it until the scheduler's task_queued_timeout). The worker is frozen (SIGSTOP) while that is
-    checked again, then killed. The runner would start it again at once (`_supervise(restart=True)`):
-    it is held (SIGSTOP) while the block runs, so the worker stays down until the block ends."""
+    Only a worker that holds no task it has not started: one it had would be lost with it until
+    the scheduler's task_queued_timeout. With late acknowledgement a worker holds at most
+    concurrency x prefetch multiplier (1) messages, so a worker with every slot running holds
+    none, nor does any worker when no task instance of the run is queued. The worker is frozen
+    (SIGSTOP) while that is checked again, then killed. The runner would start it again at once
+    (`_supervise(restart=True)`): it is held (SIGSTOP) while the block runs, so the worker stays
+    down until the block ends."""
     slots = int(read_env_file()["AIRFLOW__CELERY__WORKER_CONCURRENCY"])
     runner = cluster["proc"].pid
     deadline = time.monotonic() + timeout
@@ -273,7 +274,7 @@ def _worker_down(cluster: dict, api: Api, run_id: str, task_id: str, timeout: fl
                 yield name, held
                 return
             time.sleep(0.5)
-        raise AssertionError(f"no worker seen with all {slots} slots running {task_id} tasks within {timeout} s")
+        raise AssertionError(f"no worker caught running {task_id} with nothing unstarted within {timeout} s")
     finally:
         os.kill(runner, signal.SIGCONT)
 
