@@ -37,8 +37,9 @@ test: setup lint system-deps
 	  PCVE_TEST_POSTGRES=$$url $(VENV)/bin/pytest -q; rc=$$?; \
 	  bash scripts/start-postgres.sh stop >/dev/null 2>&1 || true; exit $$rc
 
+# The unit tier: no browser, LibreOffice, Airflow, server, dbt or pipeline run (markers: pyproject.toml).
 test-fast: setup
-	$(VENV)/bin/pytest -q -m "not e2e"
+	$(VENV)/bin/pytest -q -m "not e2e and not slow"
 
 bench: setup
 	$(PY) -m bench.run

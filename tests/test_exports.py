@@ -294,6 +294,7 @@ def test_rerun_is_byte_identical(home: Path, tmp_path_factory):
     assert "2000-01-01T00:00:00Z" in core and core.count("2000-01-01T00:00:00Z") == 2
 
 
+@pytest.mark.slow
 def test_periods_rendered_by_worker_processes_are_byte_identical(home: Path, tmp_path_factory, monkeypatch):
     """Many periods are rendered by forked workers: the same files, byte for byte, in the same order
     of revisions as rendering them one by one in this process."""
@@ -632,6 +633,7 @@ def read_public(home: Path, period: str) -> dict[tuple[str, str], dict]:
         return {(r["indicator_code"], r["kato"]): r for r in csv.DictReader(fh)}
 
 
+@pytest.mark.slow
 def test_public_primary_and_secondary_suppression(public_home):
     home, base, summary = public_home
     assert [w["period"] for w in summary["written"]] == [*QUARTERS, "2017"]
@@ -836,6 +838,7 @@ class Attacker:
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.slow
 def test_attacker_cannot_recover_any_suppressed_cell(public_home, family):
     home, base, _ = public_home
     truth = {(c[0], c[2], c[3]): c[4] for c in synthetic_cells(base)}
@@ -849,6 +852,7 @@ def test_attacker_cannot_recover_any_suppressed_cell(public_home, family):
             assert not att.pinned(vec, truths[n], truths, safe), f"{ind} at {kato} in {period} recovered"
 
 
+@pytest.mark.slow
 def test_attacker_recovers_cells_when_only_primary_suppression_is_applied(public_home):
     """The attacker is not toothless: without the D cells it recovers suppressed values."""
     home, base, _ = public_home
@@ -865,6 +869,7 @@ def test_attacker_recovers_cells_when_only_primary_suppression_is_applied(public
     assert recovered > 0
 
 
+@pytest.mark.slow
 def test_public_rerun_is_byte_identical(public_home, tmp_path_factory):
     home, _, _ = public_home
     other = tmp_path_factory.mktemp("public-again")
@@ -892,6 +897,7 @@ def _bump(home: Path, period: str, kato: str = ALMATY) -> None:
 
 
 @pytest.mark.parametrize("profile", ["ministry", "public"])
+@pytest.mark.slow
 def test_only_periods_whose_inputs_changed_are_rendered(tmp_path: Path, profile: str):
     home = _year_home(tmp_path)
     first = write_extracts(home, profile=profile)

@@ -368,6 +368,7 @@ def _three_periods(home: Path) -> None:
     make_warehouse(home / "warehouse.duckdb", SMALL_CELLS, compl, SMALL_SUBMISSIONS, SMALL_FORMS, SMALL_VALIDATION)
 
 
+@pytest.mark.slow
 def test_a_revision_exactly_when_a_delivered_value_changes():
     """Whatever values change (Hypothesis draws them, including none and those only a later report
     compares with), a period gets revision 2 exactly when one of its own values changed, its

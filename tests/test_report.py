@@ -492,6 +492,7 @@ def count_colour(rows: list[bytes], rgb: tuple[int, int, int]) -> int:
     return sum(sum(1 for i in range(0, len(r), 3) if r[i:i + 3] == needle) for r in rows)
 
 
+@pytest.mark.browser
 def test_report_in_headless_chromium(home: Path, tmp_path: Path):
     write_extracts(home)
     report = home / "exports" / "2017Q2" / "report.html"
@@ -548,6 +549,7 @@ def soffice(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return res
 
 
+@pytest.mark.office
 def test_indicators_xlsx_round_trips_through_libreoffice(home: Path, tmp_path: Path):
     from openpyxl import load_workbook
     from python_calamine import CalamineWorkbook
