@@ -21,10 +21,13 @@ setup: $(UV)
 demo: setup
 	$(VENV)/bin/pcve demo --home $(HOME_DIR)
 
-# ruff, and the import layers of docs/ARCHITECTURE.md (.importlinter: app > stages > core, no cycles).
+# ruff; the import layers of docs/ARCHITECTURE.md (.importlinter: app > stages > core, no cycles);
+# sqlfluff compiles the models with dbt's templater on an in-memory DuckDB (dbt_project/lint/profiles.yml):
+# no home, warehouse or environment needed
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint . --disable-progress-bar --nocolor
 
 # System packages for the browser/LibreOffice/PostgreSQL tests (Debian's; a no-op when present).
 system-deps:
@@ -36,8 +39,9 @@ test: setup lint system-deps
 	  PCVE_TEST_POSTGRES=$$url $(VENV)/bin/pytest -q; rc=$$?; \
 	  bash scripts/start-postgres.sh stop >/dev/null 2>&1 || true; exit $$rc
 
+# The unit tier: no browser, LibreOffice, Airflow, server, dbt or pipeline run (markers: pyproject.toml).
 test-fast: setup
-	$(VENV)/bin/pytest -q -m "not e2e"
+	$(VENV)/bin/pytest -q -m "not e2e and not slow"
 
 bench: setup
 	$(PY) -m bench.run

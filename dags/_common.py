@@ -36,7 +36,8 @@ START_DATE = pendulum.datetime(2017, 1, 1, tz=TIMEZONE)  # the first reporting p
 # once; a TransientError or an OSError (I/O, a locked file, a source that does not answer) retries
 # with exponential backoff. Permanent first: an unsafe path is both a PermanentError and an OSError.
 # Anything else gets the task's retries. `airflow dags test` waits out retry delays, so
-# `pcve demo` and the tests set PCVE_TASK_RETRIES=0.
+# `pcve demo` and the tests set PCVE_TASK_RETRIES=0. PCVE_TASK_RETRY_DELAY: the first retry's delay in
+# seconds (60; each next one doubles, at most 30 min); a test on a cluster sets a short one.
 RETRY_POLICY = ExceptionRetryPolicy(
     rules=[
         RetryRule(exception=list(PERMANENT), action=RetryAction.FAIL,
@@ -47,7 +48,7 @@ RETRY_POLICY = ExceptionRetryPolicy(
 )
 RETRIES = {
     "retries": settings().task_retries,
-    "retry_delay": timedelta(minutes=1),
+    "retry_delay": timedelta(seconds=settings().task_retry_delay),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
     "retry_policy": RETRY_POLICY,

@@ -41,9 +41,14 @@ from pathlib import Path
 
 from exports import formats, manifest, report, revisions
 from exports.formats import Row
+from pcve.core import db
+from pcve.core.config import load_config
 from pcve.core.errors import TransientError
+from pcve.core.faults import enabled as faults_enabled
 from pcve.core.home import Home
 from pcve.core.periods import ALMATY_TZ, Period, parse_period
+from pcve.core.procs import can_fork, usable_cpus
+from pcve.core.safe_io import atomic_write
 from pcve.core.settings import settings
 
 log = logging.getLogger("pcve.exports")
@@ -86,7 +91,6 @@ def _period_sort(pid: str) -> tuple:
 def _read_warehouse(path: Path, target=None) -> _Warehouse:
     """`path`: the DuckDB file; `target`: a pcve.core.db.Target (PostgreSQL: read in one snapshot)."""
     from exports.suppression import Structure
-    from pcve.core import db
 
     if target is not None and target.is_postgres:
         con = db.connect(t=target, read_only=True)
@@ -109,7 +113,7 @@ def _read_warehouse(path: Path, target=None) -> _Warehouse:
             terr_rows = q("select kato, office_code, level, parent_kato, name_en, name_kk, name_ru "
                           "from raw.cfg_territories")
             mart = q("""
-                select v.indicator_code, v.office_code, v.kato, v.territory_level, v.period_id,
+                select v.indicator_code, v.office_code, v.kato, v.territory_level, v.dhis2_period_id as period_id,
                        v.period_kind, v.unit, v.numerator, v.denominator, v.value,
                        i.sort_order, i.name_kk as ind_kk, i.name_ru as ind_ru, i.name_en as ind_en,
                        i.unit_kk, i.unit_ru, i.unit_en,
@@ -119,22 +123,22 @@ def _read_warehouse(path: Path, target=None) -> _Warehouse:
                 left join raw.cfg_territories t on t.kato = v.kato
                 where v.period_kind in ('quarter', 'year')""")
             compl = q("""
-                select office_code, period_id, period_kind, expected_submissions, accepted_submissions,
-                       is_complete, missing_periods
+                select office_code, dhis2_period_id as period_id, period_kind, expected_submissions,
+                       accepted_submissions, is_complete, missing_periods
                 from main.mart_submission_completeness where period_kind in ('quarter', 'year')""")
             excluded = ", ".join(f"'{s}'" for s in EXCLUDED_STATUSES)
             subs = q(f"""
-                select submission_id, office_code, period, file_name, sha256, received_at, status,
+                select submission_id, office_code, period_id as period, file_name, sha256, received_at, status,
                        error_count, warning_count
                 from main.fct_submissions where is_current and status not in ({excluded})""")
             fct_cols = {r["column_name"] for r in q(
                 "select column_name from information_schema.columns "
                 "where table_schema = 'main' and table_name = 'fct_submissions'")}
             versions = q(f"""
-                select submission_id, office_code, period, received_at, status,
+                select submission_id, office_code, period_id as period, received_at, status,
                        {'due_date' if 'due_date' in fct_cols else 'null as due_date'}
                 from main.fct_submissions where status in ('accepted', 'superseded')""")
-            statuses = q("select submission_id, office_code, period, file_name, received_at, status "
+            statuses = q("select submission_id, office_code, period_id as period, file_name, received_at, status "
                          "from main.fct_submissions")
             forms = q("select submission_id, form, present from raw.submission_forms")
             # ~50 results per workbook: counted in SQL; only the failed ones are listed in the extract
@@ -486,7 +490,6 @@ def docs_url() -> str | None:
 
 def _program_names() -> dict[str, str]:
     try:
-        from pcve.core.config import load_config
 
         return dict(load_config().program)
     except Exception:  # the report without the program's name rather than no report
@@ -706,7 +709,6 @@ def _save_inputs(path: Path, data: dict) -> None:
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        from pcve.core.safe_io import atomic_write
 
         atomic_write(path, json.dumps(data, sort_keys=True, indent=1))
     except OSError as exc:
@@ -806,7 +808,6 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     Raises :class:`DeliveryError` (after writing everything) when a configured
     delivery to the ministry failed.
     """
-    from pcve.core import db
 
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r} (use {' or '.join(PROFILES)})")
@@ -870,8 +871,6 @@ def _render(wh: _Warehouse, pids: list[str], profile: str, cache: dict):
     and no fault injection is armed (its checkpoints must fire here)."""
     import multiprocessing
 
-    from pcve.core.faults import enabled as faults_enabled
-    from pcve.core.procs import can_fork, usable_cpus
 
     workers = int(settings().render_workers) or _workers_within_budget(usable_cpus())
     if len(pids) < RENDER_POOL_MIN_PERIODS or workers < 2 or faults_enabled() or not can_fork():

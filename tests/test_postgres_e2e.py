@@ -22,7 +22,7 @@ import pytest
 
 from pcve.core import db
 from pcve.core.home import Home
-from pcve.demo_data import write_demo
+from pcve.demo import write_demo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 

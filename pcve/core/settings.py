@@ -146,6 +146,9 @@ class Settings:
                                          group="exports")
     # ---- Airflow
     task_retries: int = _var("PCVE_TASK_RETRIES", 3, int, "Retries of a task that failed transiently", group="airflow")
+    task_retry_delay: float = _var("PCVE_TASK_RETRY_DELAY", 60.0, _float_or(60.0),
+                                   "Seconds before a task's first retry (doubling, up to 30 min)", group="airflow",
+                                   shown="60")
     timeout_scale: float = _var("PCVE_TIMEOUT_SCALE", 1.0, _float_or(1.0),
                                 "Factor on every task's execution_timeout", group="airflow", shown="1")
     deadlines: bool = _var("PCVE_DEADLINES", True, lambda v: v.strip().lower() != "off",
