@@ -1,12 +1,16 @@
 """The dry-run check of one file: intake's parser, privacy gate and GX suites, nothing stored.
 
 `pcve validate` (a cold process) and the office portal (a warm server) both call check_file,
-so an office sees exactly what intake will decide. A long-lived process keeps its parsers
-(per office) and the GX context (expectations.validate builds it once per process).
+so an office sees exactly what intake will decide. A long-lived process calls `warm()` first:
+then the config is read once (again only when a file of it changes), reader children are
+started ahead of the files (ingest.sandbox.ReadyChildren: the same limits, one file each), and
+GX's context and suites are built once (expectations.validate), so a check pays for the
+workbook, not for the machinery.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import date
 from pathlib import Path
@@ -15,18 +19,31 @@ from pcve.config import Config, load_config
 
 LANGS = ("kk", "ru", "en")
 
-_parsers: dict[tuple[int, str], object] = {}
 # GX's ephemeral context and its batch definitions are shared process state: one check at a time
 _lock = threading.Lock()
+_warm: dict = {}  # set by warm(): "ready" (ReadyChildren), "config" ((signature, Config))
 
 
-def _parser(cfg: Config, office: str):
-    from ingest.parse import FileParser
+def _config_signature(config_dir: Path) -> tuple:
+    try:
+        return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size)
+                            for e in os.scandir(config_dir) if e.is_file()))
+    except OSError:
+        return ()
 
-    key = (id(cfg), office)
-    if key not in _parsers:  # matchers index every territory and code name: built once per office
-        _parsers[key] = FileParser(cfg, office)
-    return _parsers[key]
+
+def current_config() -> Config:
+    """The config: read once in a warm process (re-read when a file of the config changes), else
+    read now."""
+    from pcve import config
+
+    if not _warm:
+        return load_config()
+    sig = _config_signature(Path(config.CONFIG_DIR))
+    cached = _warm.get("config")
+    if cached is None or cached[0] != sig:
+        cached = _warm["config"] = (sig, load_config())
+    return cached[1]
 
 
 def _parse(cfg: Config, office: str, path: Path, name: str):
@@ -37,7 +54,7 @@ def _parse(cfg: Config, office: str, path: Path, name: str):
     from pcve import config
 
     return next(iter(parse_sandboxed([(office, str(path), name)], Limits.from_config(cfg.limits),
-                                     config_dir=str(config.CONFIG_DIR))))
+                                     config_dir=str(config.CONFIG_DIR), ready=_warm.get("ready"))))
 
 
 def check_file(office: str, path: Path, file_name: str | None = None, cfg: Config | None = None,
@@ -50,13 +67,17 @@ def check_file(office: str, path: Path, file_name: str | None = None, cfg: Confi
     from ingest.reports import issue_message, issue_rows, sort_issues
     from pcve.periods import today_almaty
 
-    cfg = cfg or load_config()
+    cfg = cfg or current_config()
     if office not in cfg.offices:
         raise ValueError(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
     name = file_name or Path(path).name
     with _lock:
-        pf = _parse(cfg, office, Path(path), name)
-        validate_batch(cfg, [pf], today or today_almaty(), file_results="off")
+        try:
+            pf = _parse(cfg, office, Path(path), name)
+            validate_batch(cfg, [pf], today or today_almaty(), file_results="off")
+        finally:
+            if "ready" in _warm:  # the next check's child starts now, after this one's work
+                _warm["ready"].refill()
     issues = sort_issues(pf.issues)
     rows = issue_rows(cfg, pf, issues)
     for row, issue in zip(rows, issues, strict=True):
@@ -66,12 +87,28 @@ def check_file(office: str, path: Path, file_name: str | None = None, cfg: Confi
             "warnings": len(pf.warnings), "issues": rows}
 
 
-def warm(cfg: Config | None = None) -> None:
-    """Build what the first check would otherwise wait for: the GX context and every office's parser."""
-    from expectations.validate import _context
+def warm(children: int = 2) -> None:
+    """Make this process a warm checker: config cached, GX context and suites built, GX's
+    per-expectation configurations memoised within a call, `children` reader children started."""
+    from expectations.validate import _context, reuse_configurations
+    from ingest.reader import Limits
+    from ingest.sandbox import ReadyChildren
+    from pcve import config
 
-    cfg = cfg or load_config()
     with _lock:
+        _warm["config"] = (_config_signature(Path(config.CONFIG_DIR)), load_config())
+        cfg = _warm["config"][1]
         _context(cfg)
-        for office in cfg.offices:
-            _parser(cfg, office)
+        reuse_configurations()
+        if "ready" not in _warm:
+            _warm["ready"] = ReadyChildren(str(config.CONFIG_DIR), Limits.from_config(cfg.limits), size=children,
+                                           offices=tuple(cfg.offices))
+
+
+def cool() -> None:
+    """Stop the ready children (a server shutting down); later checks start their own."""
+    with _lock:
+        ready = _warm.pop("ready", None)
+        _warm.clear()
+        if ready is not None:
+            ready.close()

@@ -30,8 +30,7 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ingest.privacy import mask
-from pcve.check import LANGS, check_file
-from pcve.config import load_config
+from pcve.check import LANGS, check_file, current_config
 from pcve.home import Home
 from pcve.periods import ALMATY_TZ
 from pcve.portal import submit as S
@@ -181,7 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
     def render(request: Request, name: str, session: dict, status: int = 200, **ctx) -> Response:
         if not session.get("csrf"):
             session["csrf"] = secrets.token_urlsafe(32)
-        cfg = load_config()
+        cfg = current_config()
         response = templates.TemplateResponse(request, name, {"csrf": session["csrf"], "cfg": cfg, **ctx},
                                               status_code=status)
         return with_cookie(request, response, session)
@@ -200,7 +199,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     def office_of(user: User | None, code: str):
         """The office, if it exists and the user may see it; None otherwise (one answer for both)."""
-        cfg = load_config()
+        cfg = current_config()
         if user is None or code not in cfg.offices or not user.may_see(code):
             return None
         return cfg.offices[code]
@@ -303,9 +302,9 @@ def create_app(settings: Settings) -> FastAPI:
                                      status_code=400)
         if p.kind != office.periodicity:
             return PlainTextResponse(f"This office reports by {office.periodicity}.", status_code=400)
-        name = template_file_name(load_config(), code, p)
+        name = template_file_name(current_config(), code, p)
         with tempfile.TemporaryDirectory() as tmp:
-            data = write_template(load_config(), code, p, Path(tmp) / name).read_bytes()
+            data = write_template(current_config(), code, p, Path(tmp) / name).read_bytes()
         return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
@@ -448,7 +447,7 @@ def _owed(home: Home, code: str) -> dict:
     from ingest.intake import discover
     from pcve.status import _last_ended, status
 
-    cfg = load_config()
+    cfg = current_config()
     office = cfg.offices[code]
     rep = status(home.root)["offices"][code]
     location = office.source_location(home.root)
@@ -496,7 +495,7 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8081) -> None:
     """Run the portal with uvicorn; GX and the parsers are built before the first request."""
     import uvicorn
 
-    from pcve.check import warm
+    from pcve.check import cool, warm
 
     settings = Settings.from_env(home)
     Home.at(settings.home).ensure()
@@ -505,5 +504,8 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8081) -> None:
     warm()
     log.info("portal: serving %s on http://%s:%d", settings.home, host, port)
     # log_config=None: uvicorn's records reach the root handlers, which escape and privacy-mask them
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, server_header=False,
-                proxy_headers=True, forwarded_allow_ips=os.getenv("PCVE_PORTAL_TRUSTED_PROXIES", "127.0.0.1"))
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, server_header=False,
+                    proxy_headers=True, forwarded_allow_ips=os.getenv("PCVE_PORTAL_TRUSTED_PROXIES", "127.0.0.1"))
+    finally:
+        cool()  # the reader children started ahead stop with the server
