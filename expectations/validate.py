@@ -82,16 +82,25 @@ def _context(cfg: Config):
 
 
 def reuse_configurations() -> None:
-    """For a long-lived process (the portal's warm check): GX rebuilds an Expectation's
-    `configuration` (a pydantic dict, a class-name conversion) ~90 times per expectation per
-    validate call, ~40% of a warm check; computed once per expectation object within one call.
+    """For a long-lived process (the portal's warm check), two memos over GX's bookkeeping, which
+    is most of a warm check (the data of an office workbook is a few dozen rows):
 
-    The expectations are built fresh from the suite at each call and not changed during it; the
-    memo holds each object (its id cannot be reused meanwhile) and is dropped when the call ends.
-    Only calls inside `_configurations_memoised` use it; intake's processes never install it."""
+    - an Expectation's `configuration` (a pydantic dict, a class-name conversion) is rebuilt ~90
+      times per expectation per validate call: computed once per expectation object within one
+      call (`_configurations_memoised`). The expectations are built fresh from the suite at each
+      call and not changed during it; the memo holds each object (its id cannot be reused
+      meanwhile) and is dropped when the call ends;
+    - a metric's id (IDDict.to_id: its kwargs made JSON-serialisable, dumped and hashed, ~800 per
+      form) is a function of the kwargs' content alone: kept across calls, keyed by that content
+      when it is plain data (str, int, float, bool, None, lists and str-keyed dicts of them; any
+      other value is hashed as GX does).
+
+    Intake's processes never install them: `pcve validate` and intake run GX as shipped, and
+    tests/test_portal_check.py compares the two."""
     global _memo_installed
     if _memo_installed:
         return
+    from great_expectations.core.id_dict import IDDict
     from great_expectations.expectations.expectation import Expectation
 
     built = Expectation.configuration.fget
@@ -105,8 +114,45 @@ def reuse_configurations() -> None:
             hit = memo[id(self)] = (self, built(self))
         return hit[1]
 
+    hashed = IDDict.to_id
+    ids: dict = {}
+
+    def to_id(self, id_keys=None, id_ignore_keys=None):
+        if id_keys is not None or id_ignore_keys is not None or len(self) < 2:
+            return hashed(self, id_keys, id_ignore_keys)
+        try:
+            key = (frozenset(self._id_ignore_keys), _plain(self))
+        except _NotPlain:
+            return hashed(self)
+        hit = ids.get(key)
+        if hit is None:
+            if len(ids) > 100_000:  # kwargs of past suites: a bound, not an expected size
+                ids.clear()
+            hit = ids[key] = hashed(self)
+        return hit
+
     Expectation.configuration = property(configuration, doc=Expectation.configuration.__doc__)
+    IDDict.to_id = to_id
     _memo_installed = True
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(value):
+    """A hashable image of plain data that tells apart what GX's JSON would (1, 1.0, True, -0.0)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return (type(value), value)
+    if isinstance(value, float):
+        return (float, repr(value))
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_plain(v) for v in value))
+    if isinstance(value, dict):
+        if not all(type(k) is str for k in value):
+            raise _NotPlain
+        return (dict, tuple(sorted((k, _plain(v)) for k, v in value.items())))
+    raise _NotPlain
 
 
 @contextmanager
