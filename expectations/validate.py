@@ -27,6 +27,7 @@ log = logging.getLogger("pcve.validate")
 _GX = None  # (context, {form: (batch_definition, suite)}) built once per process
 _memo = threading.local()  # .on: the configurations of this thread's current validate call
 _memo_installed = False
+_shipped: dict = {}  # GX's own attributes while the memos replace them
 
 
 @dataclass
@@ -131,9 +132,24 @@ def reuse_configurations() -> None:
             hit = ids[key] = hashed(self)
         return hit
 
+    _shipped.update(configuration=Expectation.configuration, to_id=IDDict.to_id)
     Expectation.configuration = property(configuration, doc=Expectation.configuration.__doc__)
     IDDict.to_id = to_id
     _memo_installed = True
+
+
+def shipped_gx() -> None:
+    """Undo `reuse_configurations`: GX as shipped again (a warm checker stopping in a process
+    that goes on, e.g. a test session)."""
+    global _memo_installed
+    if not _memo_installed:
+        return
+    from great_expectations.core.id_dict import IDDict
+    from great_expectations.expectations.expectation import Expectation
+
+    Expectation.configuration = _shipped.pop("configuration")
+    IDDict.to_id = _shipped.pop("to_id")
+    _memo_installed = False
 
 
 class _NotPlain(Exception):

@@ -106,8 +106,12 @@ def warm(children: int = 2) -> None:
 
 
 def cool() -> None:
-    """Stop the ready children (a server shutting down); later checks start their own."""
+    """Stop the ready children (a server shutting down) and put GX back as shipped; later checks
+    are cold ones again."""
+    from expectations.validate import shipped_gx
+
     with _lock:
+        shipped_gx()
         ready = _warm.pop("ready", None)
         _warm.clear()
         if ready is not None:
