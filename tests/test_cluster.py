@@ -42,7 +42,7 @@ from pcve.airflow_runner import (
 )
 from tests.servers import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 REPO = Path(__file__).resolve().parents[1]
 TIMINGS = Path(os.getenv("PCVE_CLUSTER_TIMINGS", "/tmp/pcve-cluster-timings.json"))
@@ -79,7 +79,7 @@ def _task_instances(api: Api, dag_id: str, run_id: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def inbox_files(tmp_path_factory) -> Path:
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     clerks = tmp_path_factory.mktemp("clerks")
     write_demo(clerks)
@@ -429,13 +429,13 @@ def _leaders(home: Path, word: str) -> list[int]:
 
 def test_a_scheduler_killed_mid_run_comes_back_and_the_run_completes(cluster, tmp_path):
     from ingest import ledger as L
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     home = cluster["home"]
     api = Api(cluster["port"], admin_password(home))
     before = set(L.LedgerState.load(home / "ledger.jsonl").submissions)
     # Almaty's second quarter arrives
-    from pcve.demo_data import demo_submissions
+    from pcve.demo import demo_submissions
 
     write_demo(tmp_path / "clerks")
     q2 = {s.file_name for s in demo_submissions()

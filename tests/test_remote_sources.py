@@ -23,8 +23,9 @@ import pytest
 from ingest import ledger as L
 from ingest import sources
 from pcve import pipeline
-from pcve.demo_data import demo_expectations, demo_submissions, write_demo
+from pcve.demo import demo_submissions, write_demo
 from pcve.home import Home
+from tests.oracle import demo_expectations
 from tests.servers import closed_port, start_s3, start_sshd
 
 pytestmark = pytest.mark.e2e
@@ -133,7 +134,7 @@ def test_remote_offices_go_through_the_whole_pipeline(remote, tmp_path, monkeypa
             for office, values in offices.items():
                 got = dict(con.execute(
                     "select indicator_code, value from main.mart_indicator_values "
-                    "where office_code = ? and kato = ? and period_id = ?", [office, cfg_roots[office], pid]).fetchall())
+                    "where office_code = ? and kato = ? and dhis2_period_id = ?", [office, cfg_roots[office], pid]).fetchall())
                 assert {k: None if got.get(k) is None else float(got[k]) for k in values} == \
                        {k: None if v is None else float(v) for k, v in values.items()}, (pid, office)
     finally:
