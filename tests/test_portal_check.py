@@ -27,6 +27,8 @@ from tests.test_safety import _iin
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.slow  # GX, a reference process and reader children: seconds, no server
+
 # Reads {"office", "path"} lines, answers {"exit", "out"} lines: the exit code and stdout of
 # `pcve validate PATH --office OFFICE --json`. First line: whether GX's memos are installed.
 _REFERENCE = r"""
