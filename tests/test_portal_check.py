@@ -147,3 +147,31 @@ def test_warm_check_equals_pcve_validate_on_drawn_workbooks(warm, reference, tmp
     path = folder / name
     path.write_bytes(data)
     assert _warm_json(warm, "almaty", path) == reference.validate("almaty", path)
+
+
+def test_ready_children_hold_intakes_limits(tmp_path):
+    """A child started ahead is held to the same address-space limit and deadline as intake's: a
+    bomb ends `too_large`, the good file after it is read by a fresh child, and a file past its
+    time ends `too_slow` (the same assertions as tests/test_safety.py's, through ReadyChildren)."""
+    from ingest.reader import Limits
+    from ingest.sandbox import ReadyChildren, parse_sandboxed
+    from pcve import config
+    from tests.corpus.safety import events, shared_strings_bomb
+
+    good, bomb = tmp_path / "good.xlsx", tmp_path / "bomb.xlsx"
+    good.write_bytes(events(1))
+    bomb.write_bytes(shared_strings_bomb(200))
+    cfg_dir = str(config.CONFIG_DIR)
+    for limits, expected in ((Limits(part_bytes=10**10, memory_mb=150, seconds=120), [[], ["too_large"], []]),
+                             (Limits(seconds=0.001), [["too_slow"]] * 3)):
+        ready = ReadyChildren(cfg_dir, limits, size=2, offices=("almaty",))
+        try:
+            got = []
+            for path in (good, bomb, good):  # one check at a time, as the portal does
+                pf = next(iter(parse_sandboxed([("almaty", str(path), "almaty_2018-01.xlsx")], limits,
+                                               config_dir=cfg_dir, ready=ready)))
+                got.append([i.rule for i in pf.errors])
+                ready.refill()
+            assert got == expected
+        finally:
+            ready.close()
