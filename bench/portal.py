@@ -165,6 +165,6 @@ def report_lines(p: dict) -> list[str]:
         "",
         "The cold process pays Python's, GX's and pandas' imports, GX's context, the config and a reader "
         "child's start on every file; the server pays them once: reader children are started ahead (the "
-        "same limits as intake, one file each), the config is read once, and GX's per-expectation "
-        "bookkeeping is memoised (tests/test_portal_check.py: the same JSON as `pcve validate`).",
+        "same limits as intake, one file each) and GX's per-expectation bookkeeping is memoised "
+        "(tests/test_portal_check.py: the same JSON as `pcve validate`).",
     ]

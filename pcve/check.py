@@ -2,10 +2,11 @@
 
 `pcve validate` (a cold process) and the office portal (a warm server) both call check_file,
 so an office sees exactly what intake will decide. A long-lived process calls `warm()` first:
-then the config is read once (again only when a file of it changes), reader children are
-started ahead of the files (ingest.sandbox.ReadyChildren: the same limits, one file each), and
-GX's context and suites are built once (expectations.validate), so a check pays for the
-workbook, not for the machinery.
+then reader children are started ahead of the files (ingest.sandbox.ReadyChildren: the same
+limits, one file each), GX's context and suites are built once and GX's bookkeeping memoised
+(expectations.validate), and the config is read again when a file of it changes, so a check
+pays for the workbook, not for the machinery. (GX's suites stay those of the start: a new form
+needs a restart.)
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def _config_signature(config_dir: Path) -> tuple:
 
 
 def current_config() -> Config:
-    """The config: read once in a warm process (re-read when a file of the config changes), else
-    read now."""
+    """The config (load_config keeps it for the process); a warm process reads it again when a
+    file of it changed, and its ready children are then replaced (_ready_for), so the parent and
+    the child that reads the file never work from two versions."""
     from pcve import config
 
     if not _warm:
@@ -42,6 +44,7 @@ def current_config() -> Config:
     sig = _config_signature(Path(config.CONFIG_DIR))
     cached = _warm.get("config")
     if cached is None or cached[0] != sig:
+        load_config.cache_clear()
         cached = _warm["config"] = (sig, load_config())
     return cached[1]
 
@@ -72,6 +75,7 @@ def check_file(office: str, path: Path, file_name: str | None = None, cfg: Confi
         raise ValueError(f"unknown office {office!r}; known: {', '.join(cfg.offices)}")
     name = file_name or Path(path).name
     with _lock:
+        _ready_for(cfg)
         try:
             pf = _parse(cfg, office, Path(path), name)
             validate_batch(cfg, [pf], today or today_almaty(), file_results="off")
@@ -87,22 +91,37 @@ def check_file(office: str, path: Path, file_name: str | None = None, cfg: Confi
             "warnings": len(pf.warnings), "issues": rows}
 
 
-def warm(children: int = 2) -> None:
-    """Make this process a warm checker: config cached, GX context and suites built, GX's
-    per-expectation configurations memoised within a call, `children` reader children started."""
-    from expectations.validate import _context, reuse_configurations
+def _ready_for(cfg: Config) -> None:
+    """Children started before a config change read with the old one: replaced (under _lock)."""
     from ingest.reader import Limits
     from ingest.sandbox import ReadyChildren
     from pcve import config
 
+    if not _warm:
+        return
+    sig = _warm["config"][0] if "config" in _warm else None
+    if "ready" in _warm and _warm.get("ready_sig") == sig:
+        return
+    if "ready" in _warm:
+        _warm.pop("ready").close()
+    _warm["ready"] = ReadyChildren(str(config.CONFIG_DIR), Limits.from_config(cfg.limits),
+                                   size=_warm.get("children", 2), offices=tuple(cfg.offices))
+    _warm["ready_sig"] = sig
+
+
+def warm(children: int = 2) -> None:
+    """Make this process a warm checker: GX context and suites built, GX's bookkeeping memoised
+    (expectations.validate.reuse_configurations), `children` reader children started, the config
+    followed (current_config)."""
+    from expectations.validate import _context, reuse_configurations
+
     with _lock:
-        _warm["config"] = (_config_signature(Path(config.CONFIG_DIR)), load_config())
-        cfg = _warm["config"][1]
+        _warm["children"] = children
+        _warm.pop("config", None)
+        cfg = current_config()
         _context(cfg)
         reuse_configurations()
-        if "ready" not in _warm:
-            _warm["ready"] = ReadyChildren(str(config.CONFIG_DIR), Limits.from_config(cfg.limits), size=children,
-                                           offices=tuple(cfg.offices))
+        _ready_for(cfg)
 
 
 def cool() -> None:

@@ -129,6 +129,30 @@ def test_a_ready_child_that_died_is_never_given_a_file(warm, tmp_path):
     assert len(ready._ready) == 2 and all(w.proc.is_alive() for w in ready._ready)
 
 
+def test_a_config_change_reaches_the_warm_check_and_its_children(warm, tmp_path, monkeypatch):
+    import shutil
+
+    from pcve import config
+    from tests.corpus.cases import g01_almaty_workbook
+
+    case = build(tmp_path / "files", [g01_almaty_workbook()])[0]
+    first = warm.check_file(case.office, case.path, case.path.name)
+    before, read_before = warm._warm["ready"], warm.current_config()
+    assert warm.current_config() is read_before  # read once while nothing changes
+    copy = tmp_path / "config"
+    shutil.copytree(config.CONFIG_DIR, copy)
+    monkeypatch.setattr(config, "CONFIG_DIR", copy)
+    with open(copy / "offices.yml", "a", encoding="utf-8") as fh:
+        fh.write("\n# edited while the portal runs\n")
+    assert warm.current_config() is not read_before  # re-read once a config file changed
+    second = warm.check_file(case.office, case.path, case.path.name)
+    after = warm._warm["ready"]
+    assert after is not before and after.config_dir == str(copy)  # children of the edited config
+    assert second == first
+    monkeypatch.undo()  # the repo's config again, read anew (later load_config() calls get it too)
+    assert warm.current_config() is config.load_config() is not read_before
+
+
 @st.composite
 def _workbook(draw):
     """test_fuzz's files: a table (cells replaced, identifiers planted) as xlsx, ods or CSV, its
