@@ -1,12 +1,12 @@
 """The portal's warm check is the same check as `pcve validate` (issue 18).
 
-A warm process (pcve.check.warm: config read once, reader children started ahead, GX's
-bookkeeping memoised) must give, for every file, exactly the JSON `pcve validate --json` gives:
+A warm process (pcve.check.warm: reader children started ahead, GX's bookkeeping memoised,
+the config followed) must give, for every file, exactly the JSON `pcve validate --json` gives:
 the hand-made corpus (tests/corpus: good files, every kind of bad one, files that cannot be
 opened) and workbooks Hypothesis draws (tests/test_fuzz.py's mutated files, identifiers planted).
 
 The reference is `pcve validate --json` itself, run by click in a separate, never-warmed
-interpreter (GX as shipped, a reader child started per file, the config read per file); one
+interpreter (GX as shipped, a reader child started for each file); one
 such process answers every file so the test does not pay an interpreter start per file.
 """
 
