@@ -11,6 +11,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from pcve.core.config import load_config
+from pcve.core.normalise import fold
+
 
 def main(inbox: str, db: str, sample: int) -> None:
     t0 = time.perf_counter()
@@ -20,8 +23,6 @@ def main(inbox: str, db: str, sample: int) -> None:
     import pandas as pd
 
     from expectations.validate import _context, _quiet_gx
-    from pcve.core.config import load_config
-    from pcve.core.normalise import fold
 
     _quiet_gx()
     logging.disable(logging.INFO)

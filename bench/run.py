@@ -26,6 +26,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pcve.core.db import target
+from pcve.core.home import Home
+
 REPO = Path(__file__).resolve().parents[1]
 DAGS = REPO / "dags"
 SECTIONS = ("## Targets", "## Machine", "## Workload", "## Figures", "## Marginal intake cost",
@@ -143,7 +146,6 @@ def _log(msg: str) -> None:
 def _child_intake(home: str) -> None:
     """pcve's intake step alone (pipeline.intake), timed as pipeline.run times it."""
     from pcve.app import pipeline
-    from pcve.core.home import Home
 
     h = Home.at(home).ensure()
     t0 = time.perf_counter()
@@ -281,7 +283,6 @@ def _pg_database(url: str, name: str, drop: bool = False) -> str:
 
     import psycopg2
 
-    from pcve.core.db import target
 
     t = target(url=url)
     con = psycopg2.connect(host=t.host, port=t.port, user=t.user, password=t.password, dbname=t.dbname)

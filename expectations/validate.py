@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,6 +26,9 @@ from pcve.core.privacy import mask
 
 log = logging.getLogger("pcve.validate")
 _GX = None  # (context, {form: (batch_definition, suite)}) built once per process
+_memo = threading.local()  # .on: the configurations of this thread's current validate call
+_memo_installed = False
+_shipped: dict = {}  # GX's own attributes while the memos replace them
 
 
 @dataclass
@@ -76,6 +81,104 @@ def _context(cfg: Config):
         suites[form] = (bd, ctx.suites.add(suite))
     _GX = (ctx, suites)
     return _GX
+
+
+def reuse_configurations() -> None:
+    """For a long-lived process (the portal's warm check), two memos over GX's bookkeeping, which
+    is most of a warm check (the data of an office workbook is a few dozen rows):
+
+    - an Expectation's `configuration` (a pydantic dict, a class-name conversion) is rebuilt ~90
+      times per expectation per validate call: computed once per expectation object within one
+      call (`_configurations_memoised`). The expectations are built fresh from the suite at each
+      call and not changed during it; the memo holds each object (its id cannot be reused
+      meanwhile) and is dropped when the call ends;
+    - a metric's id (IDDict.to_id: its kwargs made JSON-serialisable, dumped and hashed, ~800 per
+      form) is a function of the kwargs' content alone: kept across calls, keyed by that content
+      when it is plain data (str, int, float, bool, None, lists and str-keyed dicts of them; any
+      other value is hashed as GX does).
+
+    Intake's processes never install them: `pcve validate` and intake run GX as shipped, and
+    tests/test_portal_check.py compares the two."""
+    global _memo_installed
+    if _memo_installed:
+        return
+    from great_expectations.core.id_dict import IDDict
+    from great_expectations.expectations.expectation import Expectation
+
+    built = Expectation.configuration.fget
+
+    def configuration(self):
+        memo = getattr(_memo, "on", None)
+        if memo is None:
+            return built(self)
+        hit = memo.get(id(self))
+        if hit is None:
+            hit = memo[id(self)] = (self, built(self))
+        return hit[1]
+
+    hashed = IDDict.to_id
+    ids: dict = {}
+
+    def to_id(self, id_keys=None, id_ignore_keys=None):
+        if id_keys is not None or id_ignore_keys is not None or len(self) < 2:
+            return hashed(self, id_keys, id_ignore_keys)
+        try:
+            key = (frozenset(self._id_ignore_keys), _plain(self))
+        except _NotPlain:
+            return hashed(self)
+        hit = ids.get(key)
+        if hit is None:
+            if len(ids) > 100_000:  # kwargs of past suites: a bound, not an expected size
+                ids.clear()
+            hit = ids[key] = hashed(self)
+        return hit
+
+    _shipped.update(configuration=Expectation.configuration, to_id=IDDict.to_id)
+    Expectation.configuration = property(configuration, doc=Expectation.configuration.__doc__)
+    IDDict.to_id = to_id
+    _memo_installed = True
+
+
+def shipped_gx() -> None:
+    """Undo `reuse_configurations`: GX as shipped again (a warm checker stopping in a process
+    that goes on, e.g. a test session)."""
+    global _memo_installed
+    if not _memo_installed:
+        return
+    from great_expectations.core.id_dict import IDDict
+    from great_expectations.expectations.expectation import Expectation
+
+    Expectation.configuration = _shipped.pop("configuration")
+    IDDict.to_id = _shipped.pop("to_id")
+    _memo_installed = False
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(value):
+    """A hashable image of plain data that tells apart what GX's JSON would (1, 1.0, True, -0.0)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return (type(value), value)
+    if isinstance(value, float):
+        return (float, repr(value))
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_plain(v) for v in value))
+    if isinstance(value, dict):
+        if not all(type(k) is str for k in value):
+            raise _NotPlain
+        return (dict, tuple(sorted((k, _plain(v)) for k, v in value.items())))
+    raise _NotPlain
+
+
+@contextmanager
+def _configurations_memoised():
+    _memo.on = {} if _memo_installed else None
+    try:
+        yield
+    finally:
+        _memo.on = None
 
 
 def _frame(cfg: Config, form_name: str, items: list[tuple[int, ParsedFile, dict]], today: date):
@@ -154,9 +257,10 @@ def validate_batch(cfg: Config, files: list[ParsedFile], today: date,
         per_file_count: dict[int, int] = {}
         for r, _pf, _row in items:
             per_file_count[owner[r]] = per_file_count.get(owner[r], 0) + 1
-        result = bd.get_batch(batch_parameters={"dataframe": df}).validate(
-            suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_rid"],
-                                  "partial_unexpected_count": 0})
+        with _configurations_memoised():
+            result = bd.get_batch(batch_parameters={"dataframe": df}).validate(
+                suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_rid"],
+                                      "partial_unexpected_count": 0})
         per_file_results: dict[int, list[dict]] = {fi: [] for fi in per_file_count}
         for res in result.results:
             conf = res.expectation_config

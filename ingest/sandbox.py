@@ -10,7 +10,9 @@ takes minutes, a crash inside calamine's native code), it happens in a child pro
   (`too_large`, `too_slow`, `internal_error` naming the stage): the other files go on.
 
 Children are kept for the whole batch and are plain subprocesses of a clean interpreter (see
-`_Popen` for why not multiprocessing's fork, fork server or spawn).
+`_Popen` for why not multiprocessing's fork, fork server or spawn). A long-lived process (the
+office portal) keeps `ReadyChildren` started ahead of its files: the same children under the
+same limits, each used for one file only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -60,13 +63,25 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def _child(conn, config_dir: str, limits: Limits) -> None:
-    """A child's loop: one job in, one ParsedFile out, until told to stop (None) or killed."""
+def _child(conn, config_dir: str, limits: Limits, offices: tuple[str, ...] = ()) -> None:
+    """A child's loop: one job in, one ParsedFile out, until told to stop (None) or killed.
+
+    `offices`: parsers built (and the workbook reader imported) before the first job, under the
+    memory limit like everything the child does: a child started ahead of its file (ReadyChildren)
+    spends that time before the file arrives, not after."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a child stops
     memory_mb = limits.memory_mb
     _limit_memory(memory_mb)
     parsers: dict[str, FileParser] = {}
     cfg = load_config(config_dir)
+    if offices:
+        try:
+            import python_calamine  # noqa: F401 (imported on the first workbook otherwise)
+        except ImportError:
+            pass
+        for office in offices:
+            if office in cfg.offices:
+                parsers[office] = FileParser(cfg, office, limits)
     while True:
         try:
             job = conn.recv()
@@ -108,7 +123,7 @@ class _Popen:
     fork server or spawn re-imports __main__ (an Airflow task's `airflow` script fails there), and
     a daemonic process (a Celery prefork task) may not have multiprocessing children at all."""
 
-    def __init__(self, config_dir: str, limits: Limits):
+    def __init__(self, config_dir: str, limits: Limits, offices: tuple[str, ...] = ()):
         import pickle
         import subprocess
         import sys
@@ -116,7 +131,7 @@ class _Popen:
 
         down_r, down_w = os.pipe()
         up_r, up_w = os.pipe()
-        arg = pickle.dumps((config_dir, limits)).hex()
+        arg = pickle.dumps((config_dir, limits, tuple(offices))).hex()
         self._p = subprocess.Popen([sys.executable, "-m", "ingest.sandbox", str(down_r), str(up_w), arg],
                                    pass_fds=(down_r, up_w), close_fds=True)
         os.close(down_r)
@@ -163,8 +178,8 @@ class _Duplex:
 
 
 class _Worker:
-    def __init__(self, config_dir: str, limits: Limits):
-        self.proc = _Popen(config_dir, limits)
+    def __init__(self, config_dir: str, limits: Limits, offices: tuple[str, ...] = ()):
+        self.proc = _Popen(config_dir, limits, offices)
         self.conn = self.proc.conn
         self.job: tuple[int, Job] | None = None
         self.deadline = 0.0
@@ -195,9 +210,84 @@ class _Worker:
         self.conn.close()
 
 
+class ReadyChildren:
+    """Children started before the files they will read, for a long-lived process (the portal).
+
+    Each is an ordinary `_Worker` (the same interpreter, config, limits and deadline as intake's),
+    so a check does not wait for an interpreter to start and import the reader. Each child reads
+    ONE file and is then told to stop: a file never meets what an earlier upload left in it (heap
+    grown towards the memory limit, a half-read workbook). `refill` starts the replacements, which
+    the caller does after answering, so their start is not on the next check's path when `size`
+    children are kept. A child that died while waiting is replaced, never given a file.
+    """
+
+    def __init__(self, config_dir: str, limits: Limits, size: int = 2, offices: tuple[str, ...] = ()):
+        self.config_dir, self.limits, self.size, self.offices = str(config_dir), limits, max(1, size), tuple(offices)
+        self._lock = threading.Lock()
+        self._ready: deque[_Worker] = deque()
+        self._retired: list[_Worker] = []
+        self.refill()
+
+    def _new(self) -> _Worker:
+        return _Worker(self.config_dir, self.limits, self.offices)
+
+    def refill(self) -> None:
+        with self._lock:
+            self._reap()
+            for w in [w for w in self._ready if not w.proc.is_alive()]:  # died waiting: never given a file
+                self._ready.remove(w)
+                w.kill()
+            while len(self._ready) < self.size:
+                self._ready.append(self._new())
+
+    def take(self, config_dir: str, limits: Limits) -> _Worker:
+        """A started child for one file; a fresh one if none is ready or the config or limits differ."""
+        with self._lock:
+            if str(config_dir) == self.config_dir and limits == self.limits:
+                while self._ready:
+                    w = self._ready.popleft()
+                    if w.proc.is_alive():
+                        return w
+                    w.kill()
+        return _Worker(str(config_dir), limits)
+
+    def retire(self, w: _Worker) -> None:
+        """Tell a used child to stop without waiting for it (reaped on the next refill or close)."""
+        try:
+            w.conn.send(None)
+        except (OSError, ValueError):
+            w.kill()
+            return
+        with self._lock:
+            self._retired.append(w)
+
+    def _reap(self) -> None:
+        keep = []
+        for w in self._retired:
+            if w.proc.is_alive():
+                keep.append(w)
+            else:
+                w.proc.join(0)
+                w.conn.close()
+        self._retired = keep
+
+    def close(self) -> None:
+        with self._lock:
+            for w in self._ready:
+                w.stop()
+            for w in self._retired:
+                w.proc.join(2)
+                w.kill()
+            self._ready.clear()
+            self._retired = []
+
+
 def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, config_dir: str | None = None,
-                    ) -> Iterator[ParsedFile]:
-    """ParsedFiles in the jobs' order, each read and parsed in a child process under `limits`."""
+                    ready: ReadyChildren | None = None) -> Iterator[ParsedFile]:
+    """ParsedFiles in the jobs' order, each read and parsed in a child process under `limits`.
+
+    `ready`: children started ahead (a long-lived process): taken from there instead of started,
+    and retired after this batch (each is used for one batch only)."""
 
     config_dir = str(config_dir or config.CONFIG_DIR)
     jobs = list(jobs)
@@ -205,7 +295,8 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
         return
     pending = deque(enumerate(jobs))
     done: dict[int, ParsedFile] = {}
-    pool = [_Worker(config_dir, limits) for _ in range(max(1, min(workers, len(jobs))))]
+    n_workers = max(1, min(workers, len(jobs)))
+    pool = [ready.take(config_dir, limits) if ready else _Worker(config_dir, limits) for _ in range(n_workers)]
     next_out = 0
     try:
         while next_out < len(jobs):
@@ -218,12 +309,12 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
                         w.give(n, job, limits.seconds)
             busy = [w for w in pool if w.job is not None]
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic()) if busy else 0.0
-            ready = set(wait([w.conn for w in busy], timeout=timeout)) if busy else set()
+            answered = set(wait([w.conn for w in busy], timeout=timeout)) if busy else set()
             for i, w in enumerate(pool):
                 if w.job is None:
                     continue
                 n, (office, _, name) = w.job
-                if w.conn in ready:
+                if w.conn in answered:
                     try:
                         done[n] = w.conn.recv()
                         w.job = None
@@ -249,10 +340,12 @@ def parse_sandboxed(jobs: Iterable[Job], limits: Limits, workers: int = 1, confi
                 next_out += 1
     finally:
         for w in pool:
-            if w.job is None:
-                w.stop()
-            else:
+            if w.job is not None:
                 w.kill()
+            elif ready is not None:
+                ready.retire(w)
+            else:
+                w.stop()
 
 
 if __name__ == "__main__":  # a _Popen child: python -m ingest.sandbox <read fd> <write fd> <args>
@@ -260,6 +353,6 @@ if __name__ == "__main__":  # a _Popen child: python -m ingest.sandbox <read fd>
     import sys
     from multiprocessing.connection import Connection
 
-    _config_dir, _limits = pickle.loads(bytes.fromhex(sys.argv[3]))
+    _config_dir, _limits, _offices = pickle.loads(bytes.fromhex(sys.argv[3]))
     _child(_Duplex(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False)),
-           _config_dir, _limits)
+           _config_dir, _limits, _offices)

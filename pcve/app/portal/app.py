@@ -32,17 +32,16 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ingest import sources
 from ingest.ledger import LedgerState
 from ingest.template import template_file_name, write_template
-from pcve.app.check import LANGS, check_file, warm
+from pcve.app.check import LANGS, check_file, cool, current_config, warm
 from pcve.app.intake import discover
 from pcve.app.portal import submit as S
 from pcve.app.portal.accounts import Accounts, User
 from pcve.app.portal.texts import REFUSED, TOO_LARGE, UI
 from pcve.app.status import _last_ended, status
-from pcve.core.config import load_config
 from pcve.core.home import Home
 from pcve.core.periods import ALMATY_TZ, Period, parse_period
 from pcve.core.privacy import mask
-from pcve.core.settings import settings
+from pcve.core.settings import settings as pcve_settings
 
 log = logging.getLogger("pcve.portal")
 HERE = Path(__file__).resolve().parent
@@ -72,7 +71,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, home: Path) -> Settings:
-        env = settings()
+        env = pcve_settings()
         return cls(home=Home.at(home).root, signing_key=_secret(Home.at(home).root),
                    airflow_password=env.portal_airflow_password, airflow_url=env.portal_airflow_url,
                    airflow_user=env.portal_airflow_user)
@@ -80,7 +79,7 @@ class Settings:
 
 def _secret(home: Path) -> bytes:
     """The cookie-signing key: PCVE_PORTAL_SECRET, or a random key kept in HOME/portal/secret.key (0600)."""
-    if env := settings().portal_secret:
+    if env := pcve_settings().portal_secret:
         return env.encode()
     path = home / "portal" / "secret.key"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -187,7 +186,7 @@ def create_app(settings: Settings) -> FastAPI:
     def render(request: Request, name: str, session: dict, status: int = 200, **ctx) -> Response:
         if not session.get("csrf"):
             session["csrf"] = secrets.token_urlsafe(32)
-        cfg = load_config()
+        cfg = current_config()
         response = templates.TemplateResponse(request, name, {"csrf": session["csrf"], "cfg": cfg, **ctx},
                                               status_code=status)
         return with_cookie(request, response, session)
@@ -206,7 +205,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     def office_of(user: User | None, code: str):
         """The office, if it exists and the user may see it; None otherwise (one answer for both)."""
-        cfg = load_config()
+        cfg = current_config()
         if user is None or code not in cfg.offices or not user.may_see(code):
             return None
         return cfg.offices[code]
@@ -305,9 +304,9 @@ def create_app(settings: Settings) -> FastAPI:
                                      status_code=400)
         if p.kind != office.periodicity:
             return PlainTextResponse(f"This office reports by {office.periodicity}.", status_code=400)
-        name = template_file_name(load_config(), code, p)
+        name = template_file_name(current_config(), code, p)
         with tempfile.TemporaryDirectory() as tmp:
-            data = write_template(load_config(), code, p, Path(tmp) / name).read_bytes()
+            data = write_template(current_config(), code, p, Path(tmp) / name).read_bytes()
         return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
@@ -446,7 +445,7 @@ def _owed(home: Home, code: str) -> dict:
     """The office page's data: submissions from the ledger (pcve status), files waiting for intake,
     periods missing with their deadlines, and the open period."""
 
-    cfg = load_config()
+    cfg = current_config()
     office = cfg.offices[code]
     rep = status(home.root)["offices"][code]
     location = office.source_location(home.root)
@@ -501,5 +500,8 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8081) -> None:
     warm()
     log.info("portal: serving %s on http://%s:%d", settings.home, host, port)
     # log_config=None: uvicorn's records reach the root handlers, which escape and privacy-mask them
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, server_header=False,
-                proxy_headers=True, forwarded_allow_ips=settings().portal_trusted_proxies)
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, server_header=False,
+                    proxy_headers=True, forwarded_allow_ips=pcve_settings().portal_trusted_proxies)
+    finally:
+        cool()  # the reader children started ahead stop with the server
