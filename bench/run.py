@@ -997,8 +997,13 @@ def _large_section(w, res: dict, a: dict) -> None:
           "(~24,000 workbooks at the defaults; its cold, incremental and no-op runs only).")
         w("")
         return
+    sep = lg.get("separate_run")
     w(f"{lg['offices']} offices x {a['years']} years = {lg['workbooks']:,} workbooks at {lg['rows_per_sheet']} "
-      f"rows per sheet; DuckDB memory limit {lg.get('duckdb_memory_limit')}.")
+      f"rows per sheet; DuckDB memory limit {lg.get('duckdb_memory_limit')}."
+      + (f" Measured in a run of its own (`--large-only`, finished {sep['finished']}, commit "
+         f"{sep['machine'].get('commit')}, load average at start "
+         f"{'/'.join(f'{x:.1f}' for x in sep['machine'].get('loadavg_start') or [])}), merged here by "
+         "`--report-from … --large-from …`." if sep else ""))
     w("")
     w("| run | wall | intake | dbt_build | publish | exports | peak memory (tree) |")
     w("| --- | --- | --- | --- | --- | --- | --- |")
@@ -1104,6 +1109,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--large", action="store_true",
                    help="also a home of ten times the offices (~24,000 workbooks): cold, incremental, no-op runs")
     p.add_argument("--large-offices", type=int, default=None, help="offices of the --large home (default 10x)")
+    p.add_argument("--large-only", type=Path, metavar="JSON",
+                   help="only the --large home's runs, their figures written to this JSON file (no BENCHMARKS.md)")
+    p.add_argument("--large-from", type=Path, metavar="JSON",
+                   help="with --report-from: the --large figures of a --large-only run on the same commit")
     p.add_argument("--no-profile", dest="profile", action="store_false",
                    help="do not profile the incremental run with py-spy")
     p.add_argument("--report-from", type=Path, metavar="JSON",
@@ -1112,9 +1121,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child-run-nodbt", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.report_from:
+        res = json.loads(a.report_from.read_text(encoding="utf-8"))
+        if a.large_from:
+            large = json.loads(a.large_from.read_text(encoding="utf-8"))
+            res["large"] = {**large["large"], "separate_run": {k: large[k] for k in ("finished", "machine")}}
         a.out.mkdir(parents=True, exist_ok=True)
-        (a.out / "BENCHMARKS.md").write_text(report(json.loads(a.report_from.read_text(encoding="utf-8"))),
-                                            encoding="utf-8")
+        (a.out / "BENCHMARKS.md").write_text(report(res), encoding="utf-8")
+        return 0
+    if a.large_only:
+        work = a.work or Path(tempfile.mkdtemp(prefix="pcve-bench-large-"))
+        try:
+            res = {"machine": machine(), "large": bench_large(work, a)}
+            res["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            a.large_only.write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
+        finally:
+            if not a.keep and a.work is None:
+                shutil.rmtree(work, ignore_errors=True)
         return 0
     if a.child_intake:
         _child_intake(a.child_intake)
