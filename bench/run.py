@@ -271,7 +271,7 @@ def bench_large(work: Path, a) -> dict:
     env.setdefault("PCVE_DUCKDB_MEMORY_LIMIT", "1GB")
     home = base / "home"
     run_cmd = [str(Path(sys.executable).with_name("pcve")), "run", "--home", str(home), "--json"]
-    r: dict = {"offices": offices, "rows_per_sheet": a.rows, "workbooks": ds["workbooks"]}
+    r: dict = {"offices": offices, "years": a.years, "rows_per_sheet": a.rows, "workbooks": ds["workbooks"]}
     r.update(_cold_run("large", ds, home, run_cmd, env))
     r.update(_incremental_runs("large", ds, home, run_cmd, env, profile=False))
     r["incremental_share"] = r["incremental"]["wall"] / r["cold"]["wall"]
@@ -998,7 +998,7 @@ def _large_section(w, res: dict, a: dict) -> None:
         w("")
         return
     sep = lg.get("separate_run")
-    w(f"{lg['offices']} offices x {a['years']} years = {lg['workbooks']:,} workbooks at {lg['rows_per_sheet']} "
+    w(f"{lg['offices']} offices x {lg.get('years', a['years'])} years = {lg['workbooks']:,} workbooks at {lg['rows_per_sheet']} "
       f"rows per sheet; DuckDB memory limit {lg.get('duckdb_memory_limit')}."
       + (f" Measured in a run of its own (`--large-only`, finished {sep['finished']}, commit "
          f"{sep['machine'].get('commit')}, load average at start "
