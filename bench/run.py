@@ -1052,14 +1052,28 @@ def _cause(target: str, res: dict) -> str:
         base = res["large"]
     if target.startswith("incremental"):
         inc = base.get("incremental", {}).get("timings", {})
-        return (f"One new workbook still pays what does not shrink with it: the interpreter and its imports, the "
-                f"GX context (GX imports ~2,000 modules: ~4-5 s of the intake step, {_fmt_s(inc.get('intake'))} "
-                f"in all), the dbt build of the nodes downstream of the changed raw tables "
-                f"({_fmt_s(inc.get('dbt_build'))}: dbt's start-up and manifest, then each model and test node "
-                f"costs 25-60 ms of Python however small its query), the publish copy "
-                f"({_fmt_s(inc.get('publish'))}) and the extracts ({_fmt_s(inc.get('exports'))}). " + exports_why
-                + " The cold run is short for the same reason the ratio is high: the per-workbook work is cheap, "
-                "so the fixed costs weigh more.")
+        floor = inc.get("intake", 0.0) + inc.get("dbt_build", 0.0)
+        cold = base.get("cold", {}).get("wall")
+        pr = res["scales"]["base"].get("profile") or {}
+        prof = ""
+        if pr.get("steps"):
+            parts = pr.get("dbt_parts") or {}
+            prof = (f" The profile of this run (section Profile of the incremental run, py-spy) puts "
+                    f"{_pct(pr['steps'].get('dbt_build'))} of its samples in the dbt build (" + ", ".join(
+                        f"{k} {_pct(v)}" for k, v in parts.items()) + f") and {_pct(pr['steps'].get('intake'))} in "
+                    f"the intake step (module imports {_pct(pr.get('imports'))} of the whole run, GX's above all); "
+                    f"the extracts {_pct(pr['steps'].get('exports'))}.")
+        return (f"The floor is what one new workbook costs before any of its own work: the intake step "
+                f"({_fmt_s(inc.get('intake'))}: the interpreter, then the GX context, whose import of ~2,000 modules "
+                f"is ~4-5 s however few files are validated) and the dbt build of the nodes downstream of the "
+                f"changed raw tables ({_fmt_s(inc.get('dbt_build'))}: dbt's start-up and project parse, then each "
+                f"model and test node costs 25-60 ms of Python however small its query; in this workload one new workbook changes "
+                f"seven raw tables, so `--select source:raw.<table>+` is every fact and mart). Those two alone are "
+                f"{_fmt_s(floor)}" + (f", {floor / cold:.0%} of the cold run" if cold else "") + "; the publish "
+                f"copy ({_fmt_s(inc.get('publish'))}) and the extracts ({_fmt_s(inc.get('exports'))}) come on top. "
+                + exports_why + prof + " Lowering the floor means changing the dbt project (incremental models "
+                "keyed by submission, fewer nodes) or keeping GX and dbt loaded between runs (a resident worker), "
+                "not the Python around them; the cold run is short for the same reason the ratio is high.")
     if target.startswith("no-op"):
         noop = base.get("noop", {})
         return ("The no-op run did no dbt build " + ("" if not noop.get("dbt_built") else "(but it did) ")
