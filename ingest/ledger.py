@@ -56,9 +56,10 @@ def append_many(path: Path, events: list[dict]) -> None:
         os.close(fd)
 
 
-#: path -> (device, inode, bytes parsed, events of those bytes): the ledger is append-only, so a
-#: run that reads it once per office (discover) or per step parses only what was appended since
-_CACHE: dict[str, tuple[int, int, int, list[dict]]] = {}
+#: path -> (device, inode, bytes parsed, the 64 bytes that end them, events of those bytes): the
+#: ledger is append-only, so a run that reads it once per office (discover) or per step parses only
+#: what was appended since
+_CACHE: dict[str, tuple[int, int, int, bytes, list[dict]]] = {}
 
 
 def _parse(data: bytes) -> list[dict]:
@@ -78,8 +79,9 @@ def _parse(data: bytes) -> list[dict]:
 def read(path: Path) -> list[dict]:
     """Every event, in order (a fresh list; the events themselves are shared with the cache: read-only).
 
-    Only complete lines are cached; a file that is not the one cached (another inode) or shorter than
-    what was parsed (rewritten) is read again from the start."""
+    Only complete lines are cached. A file that is not the one cached (another inode), shorter than
+    what was parsed, or whose parsed part no longer ends with the same bytes (rewritten in place) is
+    read again from the start."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -87,16 +89,18 @@ def read(path: Path) -> list[dict]:
         return []
     try:
         st = os.fstat(fd)
-        dev, ino, done, events = _CACHE.get(str(path), (None, None, 0, []))
-        if (dev, ino) != (st.st_dev, st.st_ino) or st.st_size < done:
-            done, events = 0, []
+        dev, ino, done, tail, events = _CACHE.get(str(path), (None, None, 0, b"", []))
+        if (dev, ino) != (st.st_dev, st.st_ino) or st.st_size < done \
+                or os.pread(fd, len(tail), done - len(tail)) != tail:
+            done, tail, events = 0, b"", []
         data = os.pread(fd, st.st_size - done, done) if st.st_size > done else b""
     finally:
         os.close(fd)
     end = data.rfind(b"\n") + 1  # a last line without its newline may still be being written
     if end:
         events = events + _parse(data[:end])
-        _CACHE[str(path)] = (st.st_dev, st.st_ino, done + end, events)
+        tail = (tail + data[:end])[-64:]
+        _CACHE[str(path)] = (st.st_dev, st.st_ino, done + end, tail, events)
     return events + _parse(data[end:])
 
 

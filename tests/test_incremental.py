@@ -31,8 +31,6 @@ from pcve import db
 from pcve.demo_data import write_demo
 from pcve.home import Home
 
-pytestmark = pytest.mark.e2e
-
 # when the territory dimension's snapshot row was taken (the wall clock of the build), not what it holds
 VOLATILE_COLUMNS = {"valid_from", "dbt_valid_from", "dbt_updated_at", "dbt_scd_id"}
 # files of a folder that carry its revision (number, note, the changes against the previous one)
@@ -144,6 +142,7 @@ def _batches(files: list, cuts: list[int], idle: list[bool]) -> list[list]:
     return out
 
 
+@pytest.mark.e2e
 @settings(max_examples=1, deadline=None, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow])
 @given(cuts=st.lists(st.integers(1, N_DEMO - 1), min_size=1, max_size=2),
@@ -177,3 +176,43 @@ def test_batches_keep_every_file_once_and_in_order():
         batches = _batches(files, cuts, idle)
         assert [f for b in batches for f in b] == files
         assert sum(1 for b in batches if not b) == sum(idle[: len([c for c in set(cuts) if 0 < c < 10]) + 1])
+
+
+# --- the ledger read once per run: what is cached is what a fresh read finds ----------------------
+
+_EVENT = st.fixed_dictionaries({"event": st.sampled_from(["received", "accepted", "rejected"]),
+                                "n": st.integers(0, 10**6), "name": st.text(max_size=12)})
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.one_of(
+    st.tuples(st.just("append"), st.lists(_EVENT, min_size=1, max_size=3)),
+    st.tuples(st.just("torn"), st.text(alphabet="{}\":ab1 ", min_size=1, max_size=10)),
+    st.tuples(st.just("rewrite"), st.lists(_EVENT, max_size=4)),
+    st.tuples(st.just("replace"), st.lists(_EVENT, max_size=4)),
+), min_size=1, max_size=8))
+def test_cached_ledger_read_equals_a_fresh_parse(tmp_path_factory, steps):
+    from ingest import ledger as L
+
+    path = tmp_path_factory.mktemp("ledger") / "ledger.jsonl"
+    for kind, arg in steps:
+        if kind == "append":
+            L.append_many(path, arg)
+        elif kind == "torn":  # a crash mid-append: a line without its end (the next append ends it)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(arg)
+        else:  # written anew: in place (same inode) or by rename (another inode)
+            text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in arg)
+            if kind == "rewrite":
+                path.write_text(text, encoding="utf-8")
+            else:
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(text, encoding="utf-8")
+                tmp.replace(path)
+        fresh = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                fresh.append(json.loads(line))
+            except ValueError:
+                pass
+        assert L.read(path) == fresh
