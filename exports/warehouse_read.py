@@ -83,7 +83,9 @@ def period_sort(pid: str) -> tuple:
 
 
 def read_warehouse(path: Path, target=None) -> Warehouse:
-    """`path`: the DuckDB file; `target`: a pcve.db.Target (PostgreSQL: read in one snapshot)."""
+    """Everything but the rows (see :func:`load_rows`). `path`: the DuckDB file; `target`: a
+    pcve.db.Target (PostgreSQL: read in one snapshot; the export step holds the writer lock, so the
+    rows read later come from the same state)."""
     from exports.suppression import Structure
     from pcve import db
 
