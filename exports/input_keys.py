@@ -169,8 +169,13 @@ class InputKeys:
 
 def _inputs_file(h: Home, base: Path) -> Path:
     """Where the input keys of a base folder's revisions are remembered (in the home's state, never
-    in the extract tree: a public key is a digest of unsuppressed values)."""
-    return h.state / "export_inputs" / (hashlib.sha256(str(base).encode()).hexdigest()[:20] + ".json")
+    in the extract tree: a public key is a digest of unsuppressed values). A base inside the home is
+    named by its path in the home, so a home moved or restored elsewhere keeps what it knows."""
+    try:
+        name = "home:" + Path(base).resolve().relative_to(Path(h.root).resolve()).as_posix()
+    except ValueError:
+        name = str(base)
+    return h.state / "export_inputs" / (hashlib.sha256(name.encode()).hexdigest()[:20] + ".json")
 
 
 def _load_inputs(path: Path) -> dict:
