@@ -21,8 +21,11 @@ setup: $(UV)
 demo: setup
 	$(VENV)/bin/pcve demo --home $(HOME_DIR)
 
+# sqlfluff compiles the models with dbt's templater on an in-memory DuckDB (dbt_project/lint/profiles.yml):
+# no home, warehouse or environment needed
 lint: setup
 	$(VENV)/bin/ruff check .
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint . --disable-progress-bar --nocolor
 
 # System packages for the browser/LibreOffice/PostgreSQL tests (Debian's; a no-op when present).
 system-deps:
@@ -34,8 +37,9 @@ test: setup lint system-deps
 	  PCVE_TEST_POSTGRES=$$url $(VENV)/bin/pytest -q; rc=$$?; \
 	  bash scripts/start-postgres.sh stop >/dev/null 2>&1 || true; exit $$rc
 
+# The unit tier: no browser, LibreOffice, Airflow, server, dbt or pipeline run (markers: pyproject.toml).
 test-fast: setup
-	$(VENV)/bin/pytest -q -m "not e2e"
+	$(VENV)/bin/pytest -q -m "not e2e and not slow"
 
 bench: setup
 	$(PY) -m bench.run

@@ -45,7 +45,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def _workbook(work: Path) -> Path:
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     inbox = work / "portal-demo-inbox"
     files = write_demo(inbox)

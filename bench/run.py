@@ -187,7 +187,7 @@ print(json.dumps({"airflow_import": t1 - t0, "files": out}))
 
 # ------------------------------------------------------------------ data sets
 def synth(dest: Path, offices: int, years: int, rows: int, seed: int) -> dict:
-    from pcve.demo_data import write_synth, write_synth_config
+    from pcve.demo import write_synth, write_synth_config
 
     if dest.exists():
         shutil.rmtree(dest)
@@ -740,7 +740,7 @@ def report(res: dict) -> str:
     # ---- workload
     w("## Workload")
     w("")
-    w(f"`pcve.demo_data.write_synth` (seed {a['seed']}): Kazakh and Russian layouts, title and totals rows, ~3% "
+    w(f"`pcve.demo.write_synth` (seed {a['seed']}): Kazakh and Russian layouts, title and totals rows, ~3% "
       "broken workbooks (each an earlier rejected draft of a period that then arrives valid), monthly "
       "offices (generated regions, Almaty) and quarterly Turkistan; its config written by "
       "`write_synth_config` and passed as PCVE_CONFIG_DIR.")

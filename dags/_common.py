@@ -37,7 +37,8 @@ START_DATE = pendulum.datetime(2017, 1, 1, tz=TIMEZONE)  # the first reporting p
 # a failed dbt test) or a ValueError/KeyError/TypeError fails at once; a TransientError or an
 # OSError (I/O, a locked file, a source that does not answer) retries with exponential backoff.
 # Anything else gets the task's retries. `airflow dags test` waits out retry delays, so
-# `pcve demo` and the tests set PCVE_TASK_RETRIES=0.
+# `pcve demo` and the tests set PCVE_TASK_RETRIES=0. PCVE_TASK_RETRY_DELAY: the first retry's delay in
+# seconds (60; each next one doubles, at most 30 min); a test on a cluster sets a short one.
 RETRY_POLICY = ExceptionRetryPolicy(
     rules=[
         RetryRule(exception=[PermanentError, ValueError, KeyError, TypeError], action=RetryAction.FAIL,
@@ -48,7 +49,7 @@ RETRY_POLICY = ExceptionRetryPolicy(
 )
 RETRIES = {
     "retries": int(os.getenv("PCVE_TASK_RETRIES", "3")),
-    "retry_delay": timedelta(minutes=1),
+    "retry_delay": timedelta(seconds=float(os.getenv("PCVE_TASK_RETRY_DELAY", "60") or 60)),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=30),
     "retry_policy": RETRY_POLICY,

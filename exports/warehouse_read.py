@@ -20,7 +20,7 @@ EXCLUDED_STATUSES = ("rejected", "duplicate", "voided")
 
 #: The indicator rows of quarters and years with every name the files print (one row per Row).
 _MART = """
-    select v.indicator_code, v.office_code, v.kato, v.territory_level, v.period_id,
+    select v.indicator_code, v.office_code, v.kato, v.territory_level, v.dhis2_period_id as period_id,
            v.period_kind, v.unit, v.numerator, v.denominator, v.value,
            i.sort_order, i.name_kk as ind_kk, i.name_ru as ind_ru, i.name_en as ind_en,
            i.unit_kk, i.unit_ru, i.unit_en,
@@ -105,22 +105,22 @@ def read_warehouse(path: Path, target=None) -> Warehouse:
             digests = q(f"select period_id, office_code, {_ROWS_DIGEST} as digest from ({_MART}) m "
                         "group by period_id, office_code")
             compl = q("""
-                select office_code, period_id, period_kind, expected_submissions, accepted_submissions,
-                       is_complete, missing_periods
+                select office_code, dhis2_period_id as period_id, period_kind, expected_submissions,
+                       accepted_submissions, is_complete, missing_periods
                 from main.mart_submission_completeness where period_kind in ('quarter', 'year')""")
             excluded = ", ".join(f"'{s}'" for s in EXCLUDED_STATUSES)
             subs = q(f"""
-                select submission_id, office_code, period, file_name, sha256, received_at, status,
+                select submission_id, office_code, period_id as period, file_name, sha256, received_at, status,
                        error_count, warning_count
                 from main.fct_submissions where is_current and status not in ({excluded})""")
             fct_cols = {r["column_name"] for r in q(
                 "select column_name from information_schema.columns "
                 "where table_schema = 'main' and table_name = 'fct_submissions'")}
             versions = q(f"""
-                select submission_id, office_code, period, received_at, status,
+                select submission_id, office_code, period_id as period, received_at, status,
                        {'due_date' if 'due_date' in fct_cols else 'null as due_date'}
                 from main.fct_submissions where status in ('accepted', 'superseded')""")
-            statuses = q("select submission_id, office_code, period, file_name, received_at, status "
+            statuses = q("select submission_id, office_code, period_id as period, file_name, received_at, status "
                          "from main.fct_submissions")
             forms = q("select submission_id, form, present from raw.submission_forms")
             # ~50 results per workbook: counted in SQL; only the failed ones are listed in the extract

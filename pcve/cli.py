@@ -247,7 +247,7 @@ def run(home: Path, as_json: bool, wait: bool) -> None:
 def demo(home: Path, as_json: bool, in_process: bool) -> None:
     """Write the demo submissions into HOME/inbox/ and run the pipeline through
     Airflow (`airflow dags test` on an embedded SQLite metadata DB under HOME/airflow/)."""
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
     from pcve.home import Home
 
     h = Home.at(home).ensure()
@@ -536,7 +536,7 @@ def synth(home: Path, offices: int, years: int, rows: int, last_year: int, bad_s
     configuration of their offices and territories into HOME/config/.
 
     Run them with: PCVE_CONFIG_DIR=HOME/config pcve run --home HOME"""
-    from pcve.demo_data import write_synth, write_synth_config
+    from pcve.demo import write_synth, write_synth_config
 
     inbox = home / "inbox"
     if inbox.exists() and any(inbox.iterdir()):

@@ -35,7 +35,7 @@ DUPLICATE = ("almaty", "almaty_2017-02 copy.xlsx", "almaty_2017-02.xlsx")  # sam
 
 def demo_source(cache: Path) -> Path:
     """The 29 demo workbooks, written once into `cache`/inbox (write_demo sets their mtimes)."""
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     inbox = cache / "inbox"
     if not inbox.exists():

@@ -19,7 +19,7 @@ from pcve.airflow_runner import start_standalone, stop_standalone, tagged_pids, 
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 EXPECTED = {"office_intake", "warehouse_build", "ministry_extract", "submission_deadlines"}
 

@@ -64,10 +64,17 @@ def test_every_table_and_column_carries_its_description(snapshot):
     con = snapshot
     tables = _model_tables(con)
     assert {"mart_indicator_values", "mart_submission_completeness", "fct_submissions", "dim_period"} <= set(tables)
+    # every column of every model, view, snapshot and raw table (the form tables' measures too)
     undocumented = con.execute("""
-        select table_name, column_name from duckdb_columns()
-        where schema_name = 'main' and not internal and coalesce(trim(comment), '') = ''""").fetchall()
+        select schema_name, table_name, column_name from duckdb_columns()
+        where schema_name in ('main', 'raw', 'snapshots', 'staging', 'intermediate') and not internal
+            and coalesce(trim(comment), '') = ''""").fetchall()
     assert undocumented == []
+    assert con.execute("""select count(*) from duckdb_columns() where schema_name = 'raw'
+        and table_name = 'events' and column_name = 'participants_women'""").fetchone() == (1,)
+    views = con.execute("""select schema_name, view_name, coalesce(trim(comment), '') from duckdb_views()
+        where schema_name in ('staging', 'intermediate')""").fetchall()
+    assert views and [v for v in views if not v[2]] == []
     no_comment = con.execute("""
         select schema_name, table_name from duckdb_tables()
         where schema_name in ('main', 'raw', 'snapshots') and coalesce(trim(comment), '') = ''""").fetchall()
@@ -104,26 +111,34 @@ def test_received_at_has_its_zone(snapshot):
 
 
 PERIOD_STYLE = {"month": r"^\d{4}-\d{2}$", "quarter": r"^\d{4}-Q[1-4]$", "year": r"^\d{4}$"}
+DHIS2_STYLE = {"month": r"^\d{6}$", "quarter": r"^\d{4}Q[1-4]$", "year": r"^\d{4}$"}
 
 
-def test_one_period_style_beside_the_dhis2_id(snapshot):
-    """`period` is written as `pcve status` and missing_periods write it (2025-01, 2025-Q1, 2025) in
-    every mart and fact; period_id stays the DHIS2 id the extracts key on, sdmx_period_id the SDMX one."""
+def test_one_period_style_with_dhis2_and_sdmx_beside_it(snapshot):
+    """Every table keys on one period id, written as `pcve status` and missing_periods write it
+    (2025-01, 2025-Q1, 2025); the DHIS2 and SDMX forms are their own columns (issue 17)."""
     con = snapshot
-    for table in ("mart_indicator_values", "mart_submission_completeness"):
-        rows = con.execute(f"select distinct p.period_kind, m.period_id, m.period, m.sdmx_period_id, "
-                           f"p.dhis2_period_id, p.period_token, p.sdmx_period_id from main.{table} m "
-                           f"join main.dim_period p using (period_id)").fetchall()
-        assert {r[0] for r in rows} == {"month", "quarter", "year"}, table
-        for kind, pid, period, sdmx, dhis2, token, dim_sdmx in rows:
-            assert re.match(PERIOD_STYLE[kind], period), (table, period)
-            assert (pid, period, sdmx) == (dhis2, token, dim_sdmx)
+    tables = [t for (t,) in con.execute(
+        "select table_name from information_schema.columns where table_schema = 'main' "
+        "and column_name = 'period_id' order by 1").fetchall()]
+    assert {"mart_indicator_values", "mart_submission_completeness", "fct_outreach", "fct_rehabilitation",
+            "fct_events", "fct_commission_activity", "fct_submissions", "dim_period"} <= set(tables)
+    # no second spelling of the same period left over (the old `period` / `period_token` columns)
+    assert con.execute("select table_name, column_name from information_schema.columns where table_schema = "
+                       "'main' and column_name in ('period', 'period_token')").fetchall() == []
+    for table in tables:
+        rows = con.execute(f"select distinct p.period_kind, t.period_id, t.dhis2_period_id, t.sdmx_period_id "
+                           f"from main.{table} t join main.dim_period p using (period_id)").fetchall()
+        assert rows, table
+        for kind, pid, dhis2, sdmx in rows:
+            assert re.match(PERIOD_STYLE[kind], pid), (table, pid)
+            assert re.match(DHIS2_STYLE[kind], dhis2), (table, dhis2)
+            # DHIS2 drops the dash (201901, 2019Q1); SDMX TIME_PERIOD is the period id itself
+            assert (dhis2, sdmx) == (pid.replace("-", ""), pid), (table, pid, dhis2, sdmx)
     missing = con.execute("select missing_periods from main.mart_submission_completeness "
                           "where missing_periods <> ''").fetchall()
     tokens = {t for (m,) in missing for t in m.split(",")}
     assert tokens and all(re.match(PERIOD_STYLE["month"], t) or re.match(PERIOD_STYLE["quarter"], t) for t in tokens)
-    for table in ("fct_outreach", "fct_rehabilitation", "fct_events", "fct_commission_activity"):
-        bad = con.execute(f"select f.period_id, f.period from main.{table} f left join main.dim_period p "
-                          f"using (period_id) where f.period is distinct from p.period_token").fetchall()
-        assert bad == [], table
-        assert con.execute(f"select count(*) from main.{table} where period is not null").fetchone()[0] > 0
+    kinds = {k for (k,) in con.execute("select distinct p.period_kind from main.mart_indicator_values "
+                                       "join main.dim_period p using (period_id)").fetchall()}
+    assert kinds == {"month", "quarter", "year"}

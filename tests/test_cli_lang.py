@@ -28,6 +28,7 @@ def _validate(path: Path, *extra: str):
     return r.output
 
 
+@pytest.mark.slow
 def test_validate_in_each_language(bad_workbook: Path):
     data = json.loads(_validate(bad_workbook, "--json"))
     (err,) = [i for i in data["issues"] if i["severity"] == "error"]

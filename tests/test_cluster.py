@@ -3,7 +3,9 @@ runs) starts PostgreSQL (metadata DB + warehouse DB), redis, the api-server, sch
 dag-processor, triggerer and two Celery workers. The demo offices' files arrive, `office_intake`
 is triggered through the authenticated REST API, `warehouse_build` and `ministry_extract` follow
 through their assets, and every extract file is byte-identical to an in-process DuckDB run of
-the same inbox. `make airflow-stop` then leaves no process behind.
+the same inbox, although the worker running a stage task and then the one running the load were
+SIGKILLed in that run (each task ran again on the other worker; every file received once).
+`make airflow-stop` then leaves no process behind.
 
 PostgreSQL: PCVE_TEST_POSTGRES (what `make test` starts), else scripts/start-postgres.sh
 (PCVE_PG_PORT / PCVE_PG_DIR); the test's own metadata and warehouse databases are made afresh.
@@ -13,14 +15,17 @@ Ports: PCVE_TEST_CLUSTER_PORT (18080) and the next free ones.
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -31,12 +36,13 @@ from pcve.airflow_runner import (
     SCALE_WORKERS,
     WRITER_POOL,
     admin_password,
+    read_env_file,
     tagged_pids,
     wait_until_healthy,
 )
 from tests.servers import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 REPO = Path(__file__).resolve().parents[1]
 TIMINGS = Path(os.getenv("PCVE_CLUSTER_TIMINGS", "/tmp/pcve-cluster-timings.json"))
@@ -73,7 +79,7 @@ def _task_instances(api: Api, dag_id: str, run_id: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def inbox_files(tmp_path_factory) -> Path:
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     clerks = tmp_path_factory.mktemp("clerks")
     write_demo(clerks)
@@ -114,7 +120,13 @@ def cluster(tmp_path_factory, inbox_files):
         "PCVE_REDIS_PORT": str(free_port(port + 300)),
         "PCVE_WORKER_LOG_PORT": str(free_port(port + 700)),
         "PCVE_TRIGGER_LOG_PORT": str(free_port(port + 710)),
+        # one retry, soon: a task of a killed worker runs again on the other one
         "PCVE_TASK_RETRIES": "1",
+        "PCVE_TASK_RETRY_DELAY": "5",
+        # a task message a killed worker had just taken (not yet running) is lost with it: the
+        # scheduler queues it again after this long instead of Airflow's 600 s (a safety net: the
+        # test kills only a worker that holds none, see _worker_down)
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "240",
         "PCVE_DATA_DOCS": "off",
         # one file a staging chunk: six mapped stage tasks for the two workers to share
         "PCVE_INTAKE_CHUNK_FILES": "1",
@@ -181,7 +193,133 @@ def _wait_for_success(api: Api, dag_id: str, after: datetime, timeout: float, ru
     raise AssertionError(f"no successful {dag_id} run within {timeout} s")
 
 
-def test_the_cluster_runs_the_pipeline_and_writes_the_embedded_runs_extracts(cluster, inbox_files, in_process):
+def _proc_table() -> dict[int, tuple[str, int, int]]:
+    """pid -> (state, ppid, session) of every live process."""
+    out = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue
+            out[int(d.name)] = (fields[0], int(fields[1]), int(fields[3]))
+    return out
+
+
+def _worker_tree(home: Path, name: str) -> list[int]:
+    """The live processes of the Celery worker `name`: the session the runner started it in (its
+    argv names it) and everything descended from it (the pool, Airflow's task supervisors and the
+    tasks themselves), also what left the session."""
+    leaders = [p for p in _leaders(home, "celery") if f"{name}@".encode() in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert len(leaders) == 1, (name, leaders)
+    table = _proc_table()
+    tree = {p for p, (state, _, sid) in table.items() if sid == leaders[0] and state != "Z"}
+    grew = True
+    while grew:
+        more = {p for p, (state, ppid, _) in table.items() if ppid in tree and state != "Z"} - tree
+        tree |= more
+        grew = bool(more)
+    return sorted(tree)
+
+
+def _freeze(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+@contextmanager
+def _worker_down(cluster: dict, api: Api, run_id: str, task_id: str, timeout: float = 600):
+    """Catch a Celery worker running a `task_id` task of the run and SIGKILL it with every process
+    under it (a machine gone: no warm shutdown, no heartbeat, no acknowledgement). Yields (its
+    name, the task instances it was running).
+
+    Only a worker that holds no task it has not started: one it had would be lost with it until
+    the scheduler's task_queued_timeout. With late acknowledgement a worker holds at most
+    concurrency x prefetch multiplier (1) messages, so a worker with every slot running holds
+    none, nor does any worker when no task instance of the run is queued. The worker is frozen
+    (SIGSTOP) while that is checked again, then killed. The runner would start it again at once
+    (`_supervise(restart=True)`): it is held (SIGSTOP) while the block runs, so the worker stays
+    down until the block ends."""
+    slots = int(read_env_file()["AIRFLOW__CELERY__WORKER_CONCURRENCY"])
+    runner = cluster["proc"].pid
+    deadline = time.monotonic() + timeout
+
+    def full() -> dict[str, list[dict]]:
+        tis = _task_instances(api, "office_intake", run_id)
+        running = {w: [t for t in tis if t["state"] == "running" and t["hostname"] == w] for w in SCALE_WORKERS}
+        if not [t for t in tis if t["task_id"] == task_id and t["state"] in (None, "scheduled", "queued", "running")]:
+            raise AssertionError(f"every {task_id} task ended before a worker running one was caught: {tis}")
+        # nothing of the run queued: no worker can hold a message it has not started either
+        idle_queue = not [t for t in tis if t["state"] == "queued"]
+        return {w: ts for w, ts in running.items()
+                if (len(ts) == slots or idle_queue) and task_id in {t["task_id"] for t in ts}}
+
+    os.kill(runner, signal.SIGSTOP)
+    try:
+        while time.monotonic() < deadline:
+            for name in full():
+                tree = _worker_tree(cluster["home"], name)
+                _freeze(tree, signal.SIGSTOP)
+                held = full().get(name)  # still every slot, frozen now: nothing can change
+                if not held:
+                    _freeze(tree, signal.SIGCONT)
+                    continue
+                while tree:  # a process forked before the freeze is caught by the next pass
+                    _freeze(tree, signal.SIGKILL)
+                    time.sleep(0.5)
+                    table = _proc_table()
+                    tree = [p for p in tree if p in table and table[p][0] != "Z"] + \
+                           [p for p, (state, ppid, _) in table.items() if ppid in tree and state != "Z"]
+                yield name, held
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"no worker caught running {task_id} with nothing unstarted within {timeout} s")
+    finally:
+        os.kill(runner, signal.SIGCONT)
+
+
+def _tries(api: Api, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[dict]:
+    from urllib.parse import quote
+
+    return api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+                           f"{task_id}/{map_index}/tries")["task_instances"]
+
+
+def _kill_worker_running(api: Api, cluster: dict, run_id: str, task_id: str) -> dict:
+    """Kill a worker that runs a `task_id` task of the run; keep it down until every task instance
+    it was running has run again, successfully, on the other worker. Returns what was killed."""
+    t0 = time.monotonic()
+    with _worker_down(cluster, api, run_id, task_id) as (victim, held):
+        (other,) = set(SCALE_WORKERS) - {victim}
+        hit = [(t["task_id"], t["map_index"], t["try_number"]) for t in held]
+        deadline = time.monotonic() + 600
+        pending = list(hit)
+        while pending and time.monotonic() < deadline:
+            time.sleep(3)
+            for task, index, died in list(pending):
+                tries = _tries(api, "office_intake", run_id, task, index)
+                if any(t["try_number"] > died and t["state"] == "success" for t in tries):
+                    pending.remove((task, index, died))
+        assert not pending, f"not run again while {victim} was down: {pending}"
+        recovered = time.monotonic() - t0
+    for task, index, died in hit:
+        tries = {t["try_number"]: t for t in _tries(api, "office_intake", run_id, task, index)}
+        # the try on the dead worker failed (the scheduler saw no heartbeat); the retry ran on the other
+        assert tries[died]["hostname"] == victim and tries[died]["state"] == "failed", tries[died]
+        assert [t["hostname"] for n, t in tries.items() if n > died and t["state"] == "success"] == [other], tries
+    return {"worker": victim, "tasks": hit, "recovered_s": recovered}
+
+
+def _warehouse_url(cluster: dict) -> str:
+    from urllib.parse import urlsplit
+
+    u = urlsplit(cluster["env"]["PCVE_SCALE_POSTGRES"])
+    return u._replace(path="/" + cluster["env"]["PCVE_SCALE_WAREHOUSE_DB"]).geturl()
+
+
+def test_the_cluster_runs_the_pipeline_through_a_killed_worker_and_writes_the_embedded_runs_extracts(
+        cluster, inbox_files, in_process):
     home = cluster["home"]
     api = Api(cluster["port"], admin_password(home))
     for dag_id in PIPELINE_DAGS:
@@ -201,6 +339,11 @@ def test_the_cluster_runs_the_pipeline_and_writes_the_embedded_runs_extracts(clu
     started = datetime.now().astimezone()
     t0 = time.monotonic()
     run = api.call("POST", "/api/v2/dags/office_intake/dagRuns", {"logical_date": None})
+    # A worker dies while it parses and validates a workbook: its tasks run again on the other one.
+    killed = _kill_worker_running(api, cluster, run["dag_run_id"], "stage")
+    # And the worker that loads the staged files into the warehouse (the writer pool's task): the
+    # retry decides and loads them again, under the same submission ids, each once.
+    killed_load = _kill_worker_running(api, cluster, run["dag_run_id"], "load")
     intake = _wait_for_success(api, "office_intake", started, 1200, run_id=run["dag_run_id"])
     build = _wait_for_success(api, "warehouse_build", started, 900)
     extract = _wait_for_success(api, "ministry_extract", started, 900)
@@ -218,13 +361,25 @@ def test_the_cluster_runs_the_pipeline_and_writes_the_embedded_runs_extracts(clu
         _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
         assert not mismatch and not errors, (period, mismatch, errors)
 
+    # No file was received twice: one `received` event in the ledger and one raw.submissions row
+    # each, and no form row twice.
+    from ingest import ledger as L
+
+    files = {(f.parent.name, f.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in inbox_files.rglob("*.xlsx")}
+    received = [(e["office"], e["file_name"], e["sha256"]) for e in L.read(home / "ledger.jsonl")
+                if e.get("event") == "received"]
+    assert sorted(received) == sorted(files)
+    _assert_no_duplicate_rows(_warehouse_url(cluster), files)
+
     # The mapped staging tasks (one file a chunk here) ran on both workers; the warehouse writers
     # one at a time (the pool).
     tis = {dag_id: _task_instances(api, dag_id, r["dag_run_id"])
            for dag_id, r in (("office_intake", intake), ("warehouse_build", build), ("ministry_extract", extract))}
     stage = [t for t in tis["office_intake"] if t["task_id"] == "stage"]
-    assert len(stage) == len(list(inbox_files.rglob("*.xlsx")))
-    assert {t["hostname"] for t in stage} == set(SCALE_WORKERS)
+    assert len(stage) == len(files) and {t["state"] for t in stage} == {"success"}
+    tried_on = {t["hostname"] for s in stage for t in _tries(api, "office_intake", intake["dag_run_id"], "stage",
+                                                            s["map_index"])}
+    assert tried_on == set(SCALE_WORKERS)  # the killed worker's own tries too
     writers = sorted((datetime.fromisoformat(t["start_date"]), datetime.fromisoformat(t["end_date"]), t["task_id"])
                      for ts in tis.values() for t in ts if t["pool"] == WRITER_POOL and t["state"] == "success")
     assert {w[2] for w in writers} >= {"load", "build", "export"}
@@ -232,7 +387,30 @@ def test_the_cluster_runs_the_pipeline_and_writes_the_embedded_runs_extracts(clu
         assert end <= start, f"{first} and {second} held the one-slot writer pool at once"
 
     TIMINGS.write_text(json.dumps({"cluster_s": round(took, 1), "embedded_s": round(embedded_took, 1),
-                                   "files": len(stage)}))
+                                   "files": len(stage), "killed": killed["worker"],
+                                   "killed_tasks": len(killed["tasks"]),
+                                   "kill_to_retried_s": round(killed["recovered_s"], 1),
+                                   "load_killed_on": killed_load["worker"],
+                                   "load_kill_to_retried_s": round(killed_load["recovered_s"], 1)}))
+
+
+def _assert_no_duplicate_rows(url: str, files: set[tuple[str, str, str]]) -> None:
+    import psycopg2
+
+    con = psycopg2.connect(url)
+    try:
+        with con.cursor() as cur:
+            cur.execute("select office_code, file_name, sha256 from raw.submissions")
+            rows = cur.fetchall()
+            assert sorted(rows) == sorted(files)
+            cur.execute("select table_name from information_schema.columns where table_schema = 'raw' "
+                        "and column_name = 'row_number'")
+            for (table,) in cur.fetchall():
+                cur.execute(f'select count(*), count(distinct (submission_id, sheet, row_number)) from raw."{table}"')
+                total, distinct = cur.fetchone()
+                assert total == distinct, (table, total, distinct)
+    finally:
+        con.close()
 
 
 def _leaders(home: Path, word: str) -> list[int]:
@@ -250,16 +428,14 @@ def _leaders(home: Path, word: str) -> list[int]:
 
 
 def test_a_scheduler_killed_mid_run_comes_back_and_the_run_completes(cluster, tmp_path):
-    import signal
-
     from ingest import ledger as L
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     home = cluster["home"]
     api = Api(cluster["port"], admin_password(home))
     before = set(L.LedgerState.load(home / "ledger.jsonl").submissions)
     # Almaty's second quarter arrives
-    from pcve.demo_data import demo_submissions
+    from pcve.demo import demo_submissions
 
     write_demo(tmp_path / "clerks")
     q2 = {s.file_name for s in demo_submissions()

@@ -292,3 +292,21 @@ def test_scale_settings_come_from_one_file_that_compose_and_make_airflow_scale_s
     env = scale_env(tmp_path / "home", "postgres://u:p@127.0.0.1:5432/x")
     assert {k: env[k] for k in shared} == shared
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+
+
+def test_the_settings_a_killed_worker_relies_on_are_in_the_shared_file(services):
+    """tests/test_cluster.py's kill test depends on these: a task's message acknowledged only when it
+    ended, one task at a time taken from the queue, a dead worker's try failed after a bounded
+    heartbeat silence (then retried elsewhere), and task instances naming their worker. They come
+    from config/airflow-scale.env, which every Airflow service of the compose file reads."""
+    from pcve.airflow_runner import SCALE_ENV_FILE, read_env_file
+
+    shared = read_env_file(SCALE_ENV_FILE)
+    assert shared["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True"
+    assert shared["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"] == "1"
+    # below Airflow's 300 s default, above the heartbeat interval (a live but busy task must not be failed)
+    assert 30 <= int(shared["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"]) < 300
+    assert shared["AIRFLOW__CORE__HOSTNAME_CALLABLE"] == "pcve.airflow_runner.worker_hostname"
+    for name in [*WORKERS, "airflow-scheduler"]:
+        files = [f["path"] if isinstance(f, dict) else f for f in services[name].get("env_file") or []]
+        assert files and files[0] == str(SCALE_ENV_FILE.relative_to(REPO)), name

@@ -16,6 +16,8 @@ import pytest
 
 from pcve.airflow_runner import DAGS_FOLDER, PIPELINE_DAGS, WRITER_POOL, airflow_env
 
+pytestmark = pytest.mark.airflow  # DagBag and `airflow` subprocesses: the e2e tier
+
 REPO = Path(__file__).resolve().parents[1]
 DAG_FILES = sorted(p.name for p in DAGS_FOLDER.glob("*.py") if not p.name.startswith("_"))
 EXPECTED_DAGS = {"office_intake", "warehouse_build", "ministry_extract", "submission_deadlines", "pcve_maintenance"}

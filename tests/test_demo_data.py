@@ -14,19 +14,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from pcve.config import load_config
-from pcve.demo_data import (
-    demo_expectations,
-    demo_facts,
-    demo_submissions,
-    indicator_values,
-    write_demo,
-    write_synth,
-    write_synth_config,
-)
+from pcve.demo import demo_submissions, write_demo, write_synth, write_synth_config
 from pcve.periods import ALMATY_TZ, Period, period_from_filename
+from tests.oracle import demo_expectations, demo_facts, indicator_values, norm_period
 
 KK = ["қаңтар", "ақпан", "наурыз", "сәуір", "мамыр", "маусым", "шілде", "тамыз", "қыркүйек", "қазан",
       "қараша", "желтоқсан"]
@@ -557,3 +552,35 @@ def test_pcve_synth_command_writes_inbox_and_config(tmp_path):
     assert set(cfg.offices) == {"almaty", "turkistan", "astana"}
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "not empty" in again.output
+
+
+@given(st.sampled_from(["month", "quarter", "year"]), st.integers(1990, 2099), st.integers(1, 12))
+def test_the_oracle_reads_every_period_style_as_one(kind, year, n):
+    """tests/oracle.py compares tables whose period ids may be DHIS2 (`201703`, `2017Q1`) or ISO-like
+    (`2017-03`, `2017-Q1`): both spellings of a period must meet, and different periods must not."""
+    p = Period(kind, year, {"month": n, "quarter": (n - 1) // 3 + 1, "year": 1}[kind])
+    assert norm_period(p.dhis2) == norm_period(p.sdmx) == norm_period(p.token)
+    q = p.next()
+    assert norm_period(q.dhis2) != norm_period(p.dhis2)
+
+
+def test_the_regions_for_generated_offices_come_from_data_files_not_the_real_offices():
+    """pcve/demo/regions.csv: with Almaty and Turkistan, Kazakhstan's 17 regions and 3 cities of
+    republican significance (20), KATO roots unique and none of config/territories.csv's; enough
+    district stems for the largest generated office."""
+    import csv
+
+    import pcve.demo
+
+    base = Path(pcve.demo.__file__).parent
+    with (base / "regions.csv").open(encoding="utf-8", newline="") as fh:
+        regions = list(csv.DictReader(fh))
+    with (base / "district_stems.csv").open(encoding="utf-8", newline="") as fh:
+        stems = list(csv.DictReader(fh))
+    cfg = load_config()
+    real = {t.kato for o in cfg.offices for t in cfg.office_territories(o)}
+    roots = [r["root_kato"] for r in regions]
+    assert len(regions) + 2 == 20 and len(set(roots)) == len(roots) and not set(roots) & real
+    assert all(re.fullmatch(r"\d{9}", k) for k in roots)
+    assert all(unicodedata.is_normalized("NFC", v) for r in regions + stems for v in r.values())
+    assert len(stems) >= 8 + 4  # an office takes up to 12 distinct stems

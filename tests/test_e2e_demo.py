@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 REPO = Path(__file__).resolve().parents[1]
 PCVE = [sys.executable, "-m", "pcve.cli"]
@@ -42,11 +42,7 @@ def airflow_home(tmp_path_factory) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def inprocess_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("demo-inprocess")
-    (home.parent / "demo-inprocess.stderr").write_text(_pcve("demo", "--in-process", home=home).stderr)
-    return home
+# inprocess_home: the session's shared in-process demo home (tests/conftest.py)
 
 
 def _indicators(home: Path, period: str) -> dict[tuple[str, str, str], dict]:
@@ -187,7 +183,7 @@ def _phase_lines(stderr: str) -> list[str]:
 
 
 def test_phases_are_named_as_they_start_one_line_each_when_piped(airflow_home, inprocess_home):
-    from pcve.demo_data import demo_submissions
+    from pcve.demo import demo_submissions
     from pcve.pipeline import PHASES
 
     inproc = _phase_lines((inprocess_home.parent / "demo-inprocess.stderr").read_text())

@@ -35,13 +35,13 @@ ALMALY, ALATAU, AUEZOV = "751110000", "751210000", "751310000"
 
 MART_DDL = [
     """create table main.mart_indicator_values (indicator_code varchar, office_code varchar, kato varchar,
-       territory_level varchar, period_id varchar, period_kind varchar, period_start date, period_end date,
+       territory_level varchar, dhis2_period_id varchar, period_kind varchar, period_start date, period_end date,
        unit varchar, numerator bigint, denominator bigint, value decimal(20,1))""",
-    """create table main.mart_submission_completeness (office_code varchar, period_id varchar,
+    """create table main.mart_submission_completeness (office_code varchar, dhis2_period_id varchar,
        period_kind varchar, expected_submissions integer, accepted_submissions integer, is_complete boolean,
        missing_periods varchar, due_date date, is_overdue boolean)""",
     """create table main.fct_submissions (submission_id varchar, seq integer, office_code varchar,
-       period varchar, period_kind varchar, scope varchar, file_name varchar, sha256 varchar,
+       period_id varchar, period_kind varchar, scope varchar, file_name varchar, sha256 varchar,
        received_at timestamp, status varchar, is_current boolean, error_count integer, warning_count integer,
        days_late integer)""",
 ]
@@ -294,6 +294,7 @@ def test_rerun_is_byte_identical(home: Path, tmp_path_factory):
     assert "2000-01-01T00:00:00Z" in core and core.count("2000-01-01T00:00:00Z") == 2
 
 
+@pytest.mark.slow
 def test_periods_rendered_by_worker_processes_are_byte_identical(home: Path, tmp_path_factory, monkeypatch):
     """Many periods are rendered by forked workers: the same files, byte for byte, in the same order
     of revisions as rendering them one by one in this process."""
@@ -329,9 +330,9 @@ def test_revision_and_changes_on_a_changed_value(home: Path):
     update_warehouse(
         wh,
         f"update main.mart_indicator_values set numerator = 571, value = 571 where indicator_code = 'OUT_ADHERENTS' "
-        f"and kato = '{ALMATY}' and period_id = '2017Q1'",
+        f"and kato = '{ALMATY}' and dhis2_period_id = '2017Q1'",
         f"update main.mart_indicator_values set numerator = 301, value = 301 where indicator_code = 'OUT_ADHERENTS' "
-        f"and kato = '{ALMALY}' and period_id = '2017Q1'",
+        f"and kato = '{ALMALY}' and dhis2_period_id = '2017Q1'",
         f"delete from main.mart_indicator_values where indicator_code = 'REH_RATE_PCT' and kato = '{ALMALY}'",
     )
     con = duckdb.connect(str(wh))
@@ -365,7 +366,7 @@ def test_failed_write_leaves_the_current_revision(home: Path, monkeypatch):
     before = folder_bytes(home / "exports" / "2017Q1")
     update_warehouse(home / "warehouse.duckdb",
                      f"update main.mart_indicator_values set numerator = 999, value = 999 where kato = '{ALMALY}' "
-                     "and indicator_code = 'OUT_ADHERENTS' and period_id = '2017Q1'")
+                     "and indicator_code = 'OUT_ADHERENTS' and dhis2_period_id = '2017Q1'")
     real = revisions.write_files
 
     def crash(folder, files):
@@ -539,7 +540,7 @@ def test_delivery_to_a_local_folder_and_an_fsspec_url(home: Path, tmp_path_facto
     # a new revision replaces the delivered folder as a whole
     update_warehouse(home / "warehouse.duckdb",
                      "update main.mart_indicator_values set numerator = 2, value = 2 where indicator_code = "
-                     "'COM_SESSIONS' and period_id = '2025Q1'")
+                     "'COM_SESSIONS' and dhis2_period_id = '2025Q1'")
     s = write_extracts(home)
     assert [d["status"] for d in s["delivery"]] == ["unchanged", "delivered"]
     assert folder_bytes(ministry / "2025Q1") == folder_bytes(home / "exports" / "2025Q1")
@@ -632,6 +633,7 @@ def read_public(home: Path, period: str) -> dict[tuple[str, str], dict]:
         return {(r["indicator_code"], r["kato"]): r for r in csv.DictReader(fh)}
 
 
+@pytest.mark.slow
 def test_public_primary_and_secondary_suppression(public_home):
     home, base, summary = public_home
     assert [w["period"] for w in summary["written"]] == [*QUARTERS, "2017"]
@@ -836,6 +838,7 @@ class Attacker:
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.slow
 def test_attacker_cannot_recover_any_suppressed_cell(public_home, family):
     home, base, _ = public_home
     truth = {(c[0], c[2], c[3]): c[4] for c in synthetic_cells(base)}
@@ -849,6 +852,7 @@ def test_attacker_cannot_recover_any_suppressed_cell(public_home, family):
             assert not att.pinned(vec, truths[n], truths, safe), f"{ind} at {kato} in {period} recovered"
 
 
+@pytest.mark.slow
 def test_attacker_recovers_cells_when_only_primary_suppression_is_applied(public_home):
     """The attacker is not toothless: without the D cells it recovers suppressed values."""
     home, base, _ = public_home
@@ -865,6 +869,7 @@ def test_attacker_recovers_cells_when_only_primary_suppression_is_applied(public
     assert recovered > 0
 
 
+@pytest.mark.slow
 def test_public_rerun_is_byte_identical(public_home, tmp_path_factory):
     home, _, _ = public_home
     other = tmp_path_factory.mktemp("public-again")
@@ -888,10 +893,11 @@ def _year_home(tmp_path: Path) -> Path:
 def _bump(home: Path, period: str, kato: str = ALMATY) -> None:
     update_warehouse(home / "warehouse.duckdb",
                      "update main.mart_indicator_values set numerator = numerator + 1, value = value + 1 "
-                     f"where indicator_code = 'OUT_CONVERSATIONS' and kato = '{kato}' and period_id = '{period}'")
+                     f"where indicator_code = 'OUT_CONVERSATIONS' and kato = '{kato}' and dhis2_period_id = '{period}'")
 
 
 @pytest.mark.parametrize("profile", ["ministry", "public"])
+@pytest.mark.slow
 def test_only_periods_whose_inputs_changed_are_rendered(tmp_path: Path, profile: str):
     home = _year_home(tmp_path)
     first = write_extracts(home, profile=profile)

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from pcve import db
-from pcve.demo_data import write_demo
+from pcve.demo import write_demo
 from pcve.home import Home
 
 # when the territory dimension's snapshot row was taken (the wall clock of the build), not what it holds

@@ -182,11 +182,12 @@ def test_a_crash_between_received_and_decision_resumes_with_the_same_id(home):
     assert L.LedgerState.load(home.ledger).next_seq == 2
 
 
+@pytest.mark.slow
 def test_parsing_in_several_processes_gives_the_serial_result(tmp_path, monkeypatch):
     """A large batch is read and parsed by a process pool: the staged results (rows, issues,
     periods, each at its own file's slot) are exactly those of parsing in this process."""
     from ingest import intake as intake_mod
-    from pcve.demo_data import write_synth, write_synth_config
+    from pcve.demo import write_synth, write_synth_config
 
     res = write_synth(tmp_path / "inbox", offices=6, years=1, rows_per_sheet=5, seed=3, bad_share=0.05)
     from pcve.config import load_config

@@ -233,7 +233,7 @@ def test_a_later_report_keeps_its_comparison_and_a_revision_says_why(tmp_path: P
         "insert into main.fct_submissions values ('S000007', 7, 'almaty', '2017-03', 'month', 'workbook', "
         "'almaty_2017-03 түзетілген.xlsx', '" + "7" * 64 + "', '2017-05-02 10:00:00', 'accepted', true, 0, 0, 0)",
         f"update main.mart_indicator_values set numerator = 571, value = 571 where indicator_code = 'OUT_ADHERENTS' "
-        f"and kato = '{ALMATY}' and period_id = '2017Q1'")
+        f"and kato = '{ALMATY}' and dhis2_period_id = '2017Q1'")
     s = write_extracts(tmp_path)
     assert [(w["period"], w["revision"], w["changes"]) for w in s["written"]] == [("2017Q1", 2, 1)]
     # 2017Q2's report compares with 2017Q1 but delivers no changed value: the same revision, same bytes
@@ -368,6 +368,7 @@ def _three_periods(home: Path) -> None:
     make_warehouse(home / "warehouse.duckdb", SMALL_CELLS, compl, SMALL_SUBMISSIONS, SMALL_FORMS, SMALL_VALIDATION)
 
 
+@pytest.mark.slow
 def test_a_revision_exactly_when_a_delivered_value_changes():
     """Whatever values change (Hypothesis draws them, including none and those only a later report
     compares with), a period gets revision 2 exactly when one of its own values changed, its
@@ -393,7 +394,7 @@ def test_a_revision_exactly_when_a_delivered_value_changes():
                                                (code, kato))
             update_warehouse(home / "warehouse.duckdb", *[
                 f"update main.mart_indicator_values set numerator = numerator + {d}, value = value + {d} "
-                f"where indicator_code = '{code}' and kato = '{kato}' and period_id = '{pid}'"
+                f"where indicator_code = '{code}' and kato = '{kato}' and dhis2_period_id = '{pid}'"
                 for (code, kato, pid), d in zip(COUNT_CELLS, deltas, strict=True) if d])
             s = write_extracts(home)
             changed = {pid for (_, _, pid), d in zip(COUNT_CELLS, deltas, strict=True) if d}

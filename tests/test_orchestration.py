@@ -25,7 +25,7 @@ from ingest import ledger as L
 from pcve.airflow_runner import AirflowRunError, dags_test
 from pcve.home import Home
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 IIN, PHONE = "870412300123", "+77011234567"
 # every way the two identifiers could leak: as written, digits only, the phone's usual spellings
@@ -114,7 +114,7 @@ def _decided(home: Path) -> dict[str, L.Submission]:
 def intake_home(tmp_path_factory, smtp):
     """The demo workbooks, two names carrying an IIN or a phone, office_intake in chunks of 5
     files; the almaty 2017-11 original cannot be staged in the first run."""
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     home = tmp_path_factory.mktemp("orch") / "home"
     h = Home.at(home).ensure()
@@ -392,7 +392,7 @@ def test_the_scheduler_runs_the_pipeline_from_a_rest_trigger(tmp_path, smtp, mon
     digest, yet what loaded fires the office asset, and warehouse_build then ministry_extract run
     on their assets and succeed."""
     from pcve.airflow_runner import start_standalone, stop_standalone, wait_until_healthy
-    from pcve.demo_data import write_demo
+    from pcve.demo import write_demo
 
     home = tmp_path / "home"
     h = Home.at(home).ensure()
@@ -468,7 +468,7 @@ def test_a_2500_file_backlog_goes_through_airflow_in_a_bounded_number_of_tasks(t
     At 200 files a chunk they would need 14 staging tasks; a cap of 6 makes the chunks grow
     instead. (Each staging task pays the task start and GX's imports: on a loaded 2-core machine
     22 tasks of 120 files took ~40 s each, hence few large chunks.)"""
-    from pcve.demo_data import write_synth, write_synth_config
+    from pcve.demo import write_synth, write_synth_config
 
     home = tmp_path / "big"
     h = Home.at(home).ensure()

@@ -157,6 +157,7 @@ def turkistan_submission(portal):
 
 
 # ---------------------------------------------------------------- sessions and forms
+@pytest.mark.e2e
 def test_visitor_gets_the_login_form_with_security_headers(portal):
     c = _client(portal["app"])
     r = c.get("/")
@@ -172,6 +173,7 @@ def test_visitor_gets_the_login_form_with_security_headers(portal):
     assert c.get("/office/almaty", follow_redirects=False).status_code == 303
 
 
+@pytest.mark.e2e
 def test_session_cookie_is_signed_httponly_samesite_strict(portal):
     c = _client(portal["app"])
     tok = _csrf(c.get("/").text)
@@ -191,6 +193,7 @@ def test_session_cookie_is_signed_httponly_samesite_strict(portal):
     assert replay.get("/office/almaty", follow_redirects=False).status_code == 303
 
 
+@pytest.mark.e2e
 def test_every_form_post_without_a_valid_csrf_token_is_refused(portal, tmp_path):
     home = portal["home"]
     c = _login(portal["app"], "alma")
@@ -216,6 +219,7 @@ def test_every_form_post_without_a_valid_csrf_token_is_refused(portal, tmp_path)
     assert c.get("/office/almaty").status_code == 200  # still logged in: the refused logout did nothing
 
 
+@pytest.mark.e2e
 def test_lock_out_after_repeated_failed_logins(portal):
     from pcve.portal.accounts import LOCKOUT_SECONDS, MAX_FAILED
 
@@ -270,6 +274,7 @@ def test_add_user_reads_the_password_from_stdin_and_stores_only_a_hash(tmp_path)
 
 
 # ---------------------------------------------------------------- one office never sees another
+@pytest.mark.e2e
 def test_an_office_user_cannot_reach_another_office_by_guessing(portal, turkistan_submission):
     alma, eng = _login(portal["app"], "alma"), _login(portal["app"], "eng")
     sid, pending = turkistan_submission["submission_id"], turkistan_submission["pending_upload"]
@@ -296,6 +301,7 @@ def test_an_office_user_cannot_reach_another_office_by_guessing(portal, turkista
 
 
 # ---------------------------------------------------------------- upload limits and names
+@pytest.mark.e2e
 def test_oversized_upload_is_refused_before_it_is_stored(portal):
     assert Settings(home=portal["home"].root, signing_key=b"k").max_upload_bytes == MAX_FILE_BYTES  # intake's limit
     home = portal["home"]
@@ -324,6 +330,7 @@ def test_oversized_upload_is_refused_before_it_is_stored(portal):
     assert (set(uploads.iterdir()) if uploads.exists() else set()) == held
 
 
+@pytest.mark.e2e
 def test_names_with_dotdot_nul_or_300_bytes_are_refused_or_stored_safely(portal, tmp_path):
     home = portal["home"]
     c = _login(portal["app"], "alma")
@@ -344,6 +351,7 @@ def test_names_with_dotdot_nul_or_300_bytes_are_refused_or_stored_safely(portal,
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
        | st.builds(lambda a, b: a + b, st.sampled_from(["../", "..\\", "/etc/", "C:\\", f"{IIN} ", f"{PHONE} "]),
                    st.text(max_size=40).map(lambda t: t + "_2017-03.xlsx")))
+@pytest.mark.slow
 def test_clean_name_invariants(raw):
     try:
         name = S.clean_name(raw)
@@ -381,6 +389,7 @@ def test_a_remote_source_gets_the_same_names(tmp_path):
 
 
 # ---------------------------------------------------------------- the check
+@pytest.mark.e2e
 def test_the_check_is_pcve_validate_and_speaks_kk_ru_en(portal, tmp_path):
     bad, _ = _bad_and_good(tmp_path)
     (tmp_path / "almaty_2017-03.xlsx").write_bytes(bad)
@@ -445,6 +454,7 @@ class _FakeAirflow(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.e2e
 def test_submit_triggers_office_intake_through_the_airflow_rest_api(portal, tmp_path):
     port = free_port(38900, 99)
     server = http.server.HTTPServer(("127.0.0.1", port), _FakeAirflow)
@@ -471,6 +481,7 @@ def test_submit_triggers_office_intake_through_the_airflow_rest_api(portal, tmp_
         server.server_close()
 
 
+@pytest.mark.e2e
 def test_submit_then_intake_shows_on_the_office_page(portal, tmp_path):
     home = portal["home"]
     c = _login(portal["app"], "alma")
@@ -511,6 +522,7 @@ def test_submit_then_intake_shows_on_the_office_page(portal, tmp_path):
     assert "2017-08" not in [p for _, p, _ in shown]  # the accepted period is owed no more
 
 
+@pytest.mark.e2e
 def test_blank_template_download_passes_the_check(portal, tmp_path):
     from pcve.check import check_file
 
@@ -524,6 +536,7 @@ def test_blank_template_download_passes_the_check(portal, tmp_path):
 
 
 # ---------------------------------------------------------------- privacy
+@pytest.mark.e2e
 def test_a_planted_identifier_never_reaches_a_page_a_log_or_a_stored_name(portal, tmp_path):
     home = portal["home"]
     c = _login(portal["app"], "alma")

@@ -25,7 +25,7 @@ from pcve import pipeline
 from tests.servers import free_port
 from tests.workbooks import outreach_sheet, write_xlsx
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 PASSWORD = "clerk-password-1"
 REPO = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from pcve import db
-from pcve.demo_data import write_demo
+from pcve.demo import write_demo
 from pcve.home import Home
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]

@@ -23,8 +23,9 @@ import pytest
 from ingest import ledger as L
 from ingest import sources
 from pcve import pipeline
-from pcve.demo_data import demo_expectations, demo_submissions, write_demo
+from pcve.demo import demo_submissions, write_demo
 from pcve.home import Home
+from tests.oracle import demo_expectations
 from tests.servers import closed_port, start_s3, start_sshd
 
 pytestmark = pytest.mark.e2e
@@ -133,7 +134,7 @@ def test_remote_offices_go_through_the_whole_pipeline(remote, tmp_path, monkeypa
             for office, values in offices.items():
                 got = dict(con.execute(
                     "select indicator_code, value from main.mart_indicator_values "
-                    "where office_code = ? and kato = ? and period_id = ?", [office, cfg_roots[office], pid]).fetchall())
+                    "where office_code = ? and kato = ? and dhis2_period_id = ?", [office, cfg_roots[office], pid]).fetchall())
                 assert {k: None if got.get(k) is None else float(got[k]) for k in values} == \
                        {k: None if v is None else float(v) for k, v in values.items()}, (pid, office)
     finally:
@@ -219,3 +220,87 @@ def test_a_password_in_a_location_is_never_repeated():
         assert "hunter2" not in str(exc)
     else:
         pytest.fail("an unreachable server must raise SourceUnavailable")
+
+
+@pytest.mark.parametrize("down", ["almaty", "turkistan"])
+def test_a_server_stopped_after_discovery_fails_the_stage_task_as_transient_and_the_others_load(
+        remote, sshd, s3, tmp_path, monkeypatch, down):
+    """The office's server answers discovery, then stops: that office's stage task (the chunk's
+    pipeline.stage_chunk, what the DAG's `stage` calls) raises a TransientError, which the DAG's retry
+    policy retries; the other office stages and loads, and the stopped one's file is held back, not lost.
+    The stopped server is one of this test's own: the session's servers serve the other tests."""
+    from tests.servers import start_s3, start_sshd
+    from tests.servers import stop as stop_server
+
+    if down == "almaty":
+        own = start_sshd(sshd.port + 1)
+        own.office_folder("almaty")
+        monkeypatch.setenv("PCVE_SFTP_KEY_FILE", str(own.key_file))
+        monkeypatch.setenv("PCVE_SFTP_KNOWN_HOSTS", str(own.known_hosts))
+        loc = {**remote, "almaty": own.url("almaty")}
+        where = f"127.0.0.1:{own.port}"
+    else:
+        own = start_s3(s3.port + 1)
+        import boto3
+
+        boto3.client("s3", endpoint_url=own.endpoint, region_name="us-east-1", aws_access_key_id="pcve-test",
+                     aws_secret_access_key="pcve-test").create_bucket(Bucket=f"{BUCKET}-down")
+        monkeypatch.setenv("AIRFLOW_CONN_PCVE_SOURCE_TURKISTAN", _aws_conn(own.endpoint))
+        loc = {**remote, "turkistan": f"s3://{BUCKET}-down/turkistan"}
+        where = own.endpoint
+    monkeypatch.setenv(f"PCVE_SOURCE_{down.upper()}", loc[down])
+    up = "turkistan" if down == "almaty" else "almaty"
+    try:
+        sent = _upload(loc, _one_file_each(tmp_path))
+        home = Home.at(tmp_path / "home").ensure()
+        offices = ["almaty", "turkistan"]
+        plan = pipeline.plan_chunks([{"office": o, "files": pipeline.discover(home.root, o)} for o in offices])
+        assert sorted(c["office"] for c in plan) == offices
+    finally:
+        sources.close_all()  # each Airflow task is a process of its own: no connection carries over
+        # the server process only: its client key and known host stay where the office's settings name them
+        stop_server(own.proc) if down == "almaty" else own.stop()
+    try:
+        _stage_and_load_without(down, up, home, plan, sent, where)
+    finally:
+        own.stop()
+
+
+def _stage_and_load_without(down: str, up: str, home: Home, plan: list[dict], sent: dict, where: str) -> None:
+    from airflow.sdk import RetryAction
+
+    from pcve.errors import TransientError
+
+    offices = ["almaty", "turkistan"]
+    staged = []
+    for chunk in plan:
+        if chunk["office"] == down:
+            with pytest.raises(TransientError) as caught:
+                pipeline.stage_chunk(home.root, down, chunk["refs"])
+            assert isinstance(caught.value, sources.SourceUnavailable)
+            assert where.split("//")[-1] in str(caught.value)
+            # the DAG's policy: retried with backoff (first try of PCVE_TASK_RETRIES + 1)
+            assert _retry_policy().evaluate(caught.value, 1, 4).action is RetryAction.RETRY
+        else:
+            staged.append({"office": up, "chunk": chunk["chunk"],
+                           "staged": pipeline.stage_chunk(home.root, up, chunk["refs"])})
+    # load (trigger rule all_done) runs after the failed chunk: the other office loads, this one waits
+    loaded = pipeline.load_chunks(home.root, offices, plan, staged)
+    assert [a["file"] for a in loaded["offices"][up]["accepted"]] == list(sent[up])
+    assert set(loaded["held_back"]) == {down} and loaded["held_back"][down]["files"] == 1
+    assert {s.office for s in L.LedgerState.load(home.ledger).submissions.values()} == {up}
+
+
+def _retry_policy():
+    """The retry policy office_intake's tasks carry (dags/_common.py; test_dag_integrity checks the
+    stage task has it)."""
+    import sys
+
+    from pcve.airflow_runner import DAGS_FOLDER
+
+    sys.path.insert(0, str(DAGS_FOLDER))
+    try:
+        import _common
+    finally:
+        sys.path.remove(str(DAGS_FOLDER))
+    return _common.RETRY_POLICY

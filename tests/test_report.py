@@ -322,7 +322,7 @@ def test_a_correction_of_the_previous_quarter_leaves_the_later_report_as_issued(
     before = (home / "exports" / "2017Q2" / "report.html").read_bytes()
     update_warehouse(home / "warehouse.duckdb",
                      f"update main.mart_indicator_values set numerator = 600, value = 600 where indicator_code = "
-                     f"'OUT_ADHERENTS' and kato = '{ALMATY}' and period_id = '2017Q1'")
+                     f"'OUT_ADHERENTS' and kato = '{ALMATY}' and dhis2_period_id = '2017Q1'")
     s = write_extracts(home)
     assert [(w["period"], w["revision"], w["changes"]) for w in s["written"]] == [("2017Q1", 2, 1)]
     assert {u["period"]: u["revision"] for u in s["unchanged"]}["2017Q2"] == 1
@@ -332,7 +332,7 @@ def test_a_correction_of_the_previous_quarter_leaves_the_later_report_as_issued(
     # a value of 2017Q2 changes: its revision 2 compares with 2017Q1 as it now stands
     update_warehouse(home / "warehouse.duckdb",
                      "update main.mart_indicator_values set numerator = numerator + 1, value = value + 1 "
-                     f"where indicator_code = 'OUT_ADHERENTS' and kato = '{ALMATY}' and period_id = '2017Q2'")
+                     f"where indicator_code = 'OUT_ADHERENTS' and kato = '{ALMATY}' and dhis2_period_id = '2017Q2'")
     s = write_extracts(home)
     assert [(w["period"], w["revision"]) for w in s["written"]] == [("2017Q2", 2)]
     assert Dom(report_text(home, "2017Q2")).cell("OUT_ADHERENTS", ALMATY, "prev")["attrs"]["data-value"] == "600"
@@ -492,6 +492,7 @@ def count_colour(rows: list[bytes], rgb: tuple[int, int, int]) -> int:
     return sum(sum(1 for i in range(0, len(r), 3) if r[i:i + 3] == needle) for r in rows)
 
 
+@pytest.mark.browser
 def test_report_in_headless_chromium(home: Path, tmp_path: Path):
     write_extracts(home)
     report = home / "exports" / "2017Q2" / "report.html"
@@ -548,6 +549,7 @@ def soffice(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return res
 
 
+@pytest.mark.office
 def test_indicators_xlsx_round_trips_through_libreoffice(home: Path, tmp_path: Path):
     from openpyxl import load_workbook
     from python_calamine import CalamineWorkbook

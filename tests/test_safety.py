@@ -172,6 +172,7 @@ def test_no_identifier_leaves_the_parser_and_a_planted_cell_rejects(tmp_path_fac
 
 
 # ------------------------------------------------------------------------------------------- the sandbox
+@pytest.mark.slow
 def test_a_slow_or_bombing_file_ends_as_its_own_rejection_and_the_others_are_read(tmp_path):
     from ingest.sandbox import parse_sandboxed
 
@@ -398,6 +399,7 @@ def _in_daemon(paths, q):
     q.put([[i.rule for i in pf.errors] for pf in out])
 
 
+@pytest.mark.slow
 def test_the_sandbox_works_inside_a_daemonic_process_as_a_celery_task_runs(tmp_path):
     """A Celery prefork worker runs tasks in daemonic processes, which may not start multiprocessing
     children: the sandbox starts plain subprocesses there, under the same limits."""

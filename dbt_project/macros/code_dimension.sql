@@ -1,7 +1,7 @@
-{#- A small code dimension (event type, audience, ...) from raw.cfg_codes. -#}
+{#- A small code dimension (event type, audience, ...) from the code lists (stg_config__codes). -#}
 {% macro code_dimension(dimension) -%}
 with codes as (
-    select * from {{ source('raw', 'cfg_codes') }}
+    select * from {{ ref('stg_config__codes') }}
 ),
 
 renamed as (

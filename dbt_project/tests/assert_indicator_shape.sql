@@ -1,11 +1,11 @@
 -- Every indicator has the terms its unit calls for: one value term for a count, one numerator and
 -- one denominator term for a percentage.
 with indicators as (
-    select * from {{ source('raw', 'cfg_indicators') }}
+    select * from {{ ref('stg_config__indicators') }}
 ),
 
 terms as (
-    select * from {{ source('raw', 'cfg_indicator_terms') }}
+    select * from {{ ref('stg_config__indicator_terms') }}
 ),
 
 shape as (

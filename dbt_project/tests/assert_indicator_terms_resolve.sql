@@ -3,25 +3,29 @@
 {%- set catalogue = form_catalogue() %}
 
 with terms as (
-    select * from {{ source('raw', 'cfg_indicator_terms') }}
+    select * from {{ ref('stg_config__indicator_terms') }}
 ),
 
 available_measures as (
     {%- for form, spec in catalogue.items() %}
-    {%- for measure in ['_rows'] + spec['measures'] %}
-    select '{{ form }}' as form, '{{ measure }}' as name
-    {%- if not loop.last %} union all{% endif %}
-    {%- endfor %}
+        {%- for measure in ['_rows'] + spec['measures'] %}
+            select
+                '{{ form }}' as form,
+                '{{ measure }}' as name
+            {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
     {%- if not loop.last %} union all{% endif %}
     {%- endfor %}
 ),
 
 available_codes as (
     {%- for form, spec in catalogue.items() %}
-    {%- for code in spec['codes'] %}
-    select '{{ form }}' as form, '{{ code }}' as name
-    {%- if not loop.last %} union all{% endif %}
-    {%- endfor %}
+        {%- for code in spec['codes'] %}
+            select
+                '{{ form }}' as form,
+                '{{ code }}' as name
+            {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
     {%- if not loop.last %} union all{% endif %}
     {%- endfor %}
 )

@@ -8,7 +8,7 @@ with values_by_territory as (
         sum(case when territories.parent_kato is null then mart.numerator else 0 end) as office_row,
         sum(case when territories.parent_kato is not null then mart.numerator else 0 end) as territory_rows
     from {{ ref('mart_indicator_values') }} as mart
-    inner join {{ source('raw', 'cfg_territories') }} as territories
+    inner join {{ ref('stg_config__territories') }} as territories
         on mart.kato = territories.kato
     where mart.unit <> 'percent'
     group by mart.indicator_code, mart.office_code, mart.period_id
@@ -21,13 +21,15 @@ office_wide as (
         periods.period_id,
         sum(amounts.amount) as office_wide_amount
     from {{ ref('int_indicator_term_amounts') }} as amounts
-    inner join {{ source('raw', 'cfg_offices') }} as offices
+    inner join {{ ref('stg_config__offices') }} as offices
         on amounts.office_code = offices.office_code
         and amounts.kato = offices.root_kato
-    inner join {{ source('raw', 'cfg_periods') }} as submission_periods
+    inner join {{ ref('stg_config__periods') }} as submission_periods
         on amounts.submission_period_id = submission_periods.period_id
-    inner join {{ source('raw', 'cfg_periods') }} as periods
-        on periods.period_id in (submission_periods.period_id, submission_periods.quarter_id, submission_periods.year_id)
+    inner join {{ ref('stg_config__periods') }} as periods
+        on periods.period_id in (
+            submission_periods.period_id, submission_periods.quarter_id, submission_periods.year_id
+        )
     where amounts.role = 'value'
     group by amounts.indicator_code, amounts.office_code, periods.period_id
 )

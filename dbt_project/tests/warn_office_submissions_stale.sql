@@ -5,15 +5,17 @@
 {{ config(severity='warn') }}
 
 with offices as (
-    select * from {{ source('raw', 'cfg_offices') }}
+    select * from {{ ref('stg_config__offices') }}
 ),
 
 periods as (
-    select * from {{ source('raw', 'cfg_periods') }}
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 latest as (
-    select office_code, max(received_at) as latest_received_at
+    select
+        office_code,
+        max(received_at) as latest_received_at
     from {{ ref('stg_submissions__submissions') }}
     where status = 'accepted'
     group by office_code
@@ -23,14 +25,18 @@ judged as (
     select
         offices.office_code,
         latest.latest_received_at,
-        coalesce(cast(latest.latest_received_at as date), reports_from.start_date) as last_seen,
-        case offices.periodicity when 'month' then 31 when 'quarter' then 92 else 366 end
-            + offices.due_days + {{ var('freshness_grace_days', 15) }} as allowed_days
+        coalesce(cast(latest.latest_received_at as date), reports_from.period_start) as last_seen,
+        (case offices.periodicity when 'month' then 31 when 'quarter' then 92 else 366 end)
+        + offices.due_days + {{ var('freshness_grace_days', 15) }} as allowed_days
     from offices
     left join latest on offices.office_code = latest.office_code
-    left join periods as reports_from on offices.reports_from = reports_from.token
+    left join periods as reports_from on offices.reports_from_period_id = reports_from.period_id
 )
 
-select office_code, latest_received_at, last_seen, allowed_days
+select
+    office_code,
+    latest_received_at,
+    last_seen,
+    allowed_days
 from judged
-where {{ dbt.datediff('last_seen', as_of_date(), 'day') }} > allowed_days
+where {{ dbt.datediff('last_seen', as_of_date(), 'day') }} > allowed_days  -- noqa: LT05

@@ -2,7 +2,7 @@
 -- and submission period: the base that mart_indicator_values rolls up to months, quarters, years
 -- and office totals. Generic: the join to raw.cfg_indicator_terms does all the indicator logic.
 with terms as (
-    select * from {{ source('raw', 'cfg_indicator_terms') }}
+    select * from {{ ref('stg_config__indicator_terms') }}
 ),
 
 measures as (

@@ -7,7 +7,7 @@ with current_forms as (
 ),
 
 periods as (
-    select * from {{ source('raw', 'cfg_periods') }}
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 containing as (
@@ -24,12 +24,24 @@ containing as (
 ),
 
 reported as (
-    select office_code, form, month_id as period_id from containing
+    select
+        office_code,
+        form,
+        month_id as period_id
+    from containing
     where period_kind = 'month'
     union
-    select office_code, form, quarter_id as period_id from containing
+    select
+        office_code,
+        form,
+        quarter_id as period_id
+    from containing
     union
-    select office_code, form, year_id as period_id from containing
+    select
+        office_code,
+        form,
+        year_id as period_id
+    from containing
 ),
 
 final as (
@@ -38,8 +50,8 @@ final as (
         reported.form,
         reported.period_id,
         periods.period_kind,
-        periods.start_date as period_start,
-        periods.end_date as period_end
+        periods.period_start,
+        periods.period_end
     from reported
     inner join periods
         on reported.period_id = periods.period_id

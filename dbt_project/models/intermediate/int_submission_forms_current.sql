@@ -16,7 +16,6 @@ claims as (
     select
         submissions.office_code,
         submissions.period_id,
-        submissions.period_token,
         submissions.period_kind,
         submission_forms.form,
         submissions.submission_id,
@@ -25,7 +24,7 @@ claims as (
         submission_forms.is_present,
         submission_forms.row_count,
         row_number() over (
-            partition by submissions.office_code, submissions.period_token, submission_forms.form
+            partition by submissions.office_code, submissions.period_id, submission_forms.form
             order by submissions.submission_seq desc
         ) as recency_rank
     from submissions
@@ -37,7 +36,6 @@ current_claims as (
     select
         office_code,
         period_id,
-        period_token,
         period_kind,
         form,
         submission_id,

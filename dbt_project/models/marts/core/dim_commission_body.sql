@@ -1,2 +1,2 @@
--- Code list 'body' (config/forms.yml via raw.cfg_codes): commission session or working group.
+-- Code list 'body' (config/forms.yml via stg_config__codes): commission session or working group.
 {{ code_dimension('body') }}

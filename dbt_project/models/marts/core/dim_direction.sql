@@ -1,2 +1,2 @@
--- Code list 'direction' (config/forms.yml via raw.cfg_codes).
+-- Code list 'direction' (config/forms.yml via stg_config__codes).
 {{ code_dimension('direction') }}

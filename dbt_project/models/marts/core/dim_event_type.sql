@@ -1,2 +1,2 @@
--- Code list 'event_type' (config/forms.yml via raw.cfg_codes).
+-- Code list 'event_type' (config/forms.yml via stg_config__codes).
 {{ code_dimension('event_type') }}

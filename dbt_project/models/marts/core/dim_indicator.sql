@@ -1,10 +1,10 @@
--- The indicator catalogue (config/indicators.yml via raw.cfg_indicators) with its arithmetic spelt out.
+-- The indicator catalogue (config/indicators.yml via stg_config__indicators) with its arithmetic spelt out.
 with indicators as (
-    select * from {{ source('raw', 'cfg_indicators') }}
+    select * from {{ ref('stg_config__indicators') }}
 ),
 
 terms as (
-    select * from {{ source('raw', 'cfg_indicator_terms') }}
+    select * from {{ ref('stg_config__indicator_terms') }}
 ),
 
 described_terms as (
@@ -35,12 +35,12 @@ formulas as (
 final as (
     select
         indicators.indicator_code,
-        cast(indicators.sort_order as integer) as sort_order,
+        indicators.sort_order,
         indicators.unit,
         (indicators.unit = 'percent') as is_percent,
-        indicators.name_kk as indicator_name_kk,
-        indicators.name_ru as indicator_name_ru,
-        indicators.name_en as indicator_name_en,
+        indicators.indicator_name_kk,
+        indicators.indicator_name_ru,
+        indicators.indicator_name_en,
         indicators.unit_kk,
         indicators.unit_ru,
         indicators.unit_en,

@@ -1,10 +1,10 @@
 -- Territories as configured now; their history is kept by the snapshot snap_territory.
 with territories as (
-    select * from {{ source('raw', 'cfg_territories') }}
+    select * from {{ ref('stg_config__territories') }}
 ),
 
 offices as (
-    select * from {{ source('raw', 'cfg_offices') }}
+    select * from {{ ref('stg_config__offices') }}
 ),
 
 history as (
@@ -16,11 +16,11 @@ final as (
     select
         territories.kato,
         territories.office_code,
-        territories.level as territory_level,
+        territories.territory_level,
         territories.parent_kato,
-        territories.name_kk as territory_name_kk,
-        territories.name_ru as territory_name_ru,
-        territories.name_en as territory_name_en,
+        territories.territory_name_kk,
+        territories.territory_name_ru,
+        territories.territory_name_en,
         (territories.kato = offices.root_kato) as is_office_root,
         history.dbt_valid_from as valid_from
     from territories

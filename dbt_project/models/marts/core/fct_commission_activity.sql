@@ -2,15 +2,15 @@
 -- activity_type 'meeting' (one row per session or working-group meeting, period = its month)
 -- and 'task_execution' (one row per quarter × responsible body, period = the quarter).
 with meetings as (
-    select * from {{ ref('stg_submissions__commission') }}
+    select * from {{ ref('int_commission_current') }}
 ),
 
 task_execution as (
-    select * from {{ ref('stg_submissions__commission_tasks') }}
+    select * from {{ ref('int_commission_tasks_current') }}
 ),
 
 periods as (
-    select * from {{ source('raw', 'cfg_periods') }}
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 meeting_rows as (
@@ -20,8 +20,7 @@ meeting_rows as (
         meetings.submission_id,
         meetings.office_code,
         meetings.kato,
-        months.period_id,
-        months.token as period,
+        {{ period_id_columns('months') }},
         meetings.submission_period_id,
         meetings.meeting_date,
         meetings.body as body_code,
@@ -33,9 +32,7 @@ meeting_rows as (
         cast(null as bigint) as done_on_time,
         cast(null as bigint) as done_late
     from meetings
-    left join periods as months
-        on months.period_kind = 'month'
-        and meetings.meeting_date between months.start_date and months.end_date
+    {{ month_of('meetings.meeting_date') }}
 ),
 
 task_rows as (
@@ -45,8 +42,7 @@ task_rows as (
         task_execution.submission_id,
         task_execution.office_code,
         task_execution.kato,
-        quarters.period_id,
-        quarters.token as period,
+        {{ period_id_columns('quarters') }},
         task_execution.submission_period_id,
         cast(null as date) as meeting_date,
         cast(null as varchar) as body_code,
@@ -59,8 +55,7 @@ task_rows as (
         task_execution.done_late
     from task_execution
     left join periods as quarters
-        on quarters.period_kind = 'quarter'
-        and task_execution.quarter_token = quarters.token
+        on task_execution.quarter_id = quarters.period_id
 ),
 
 final as (

@@ -1,11 +1,10 @@
 -- Prevention events: one row per event (or competition/league) of the current submissions.
 with events as (
-    select * from {{ ref('stg_submissions__events') }}
+    select * from {{ ref('int_events_current') }}
 ),
 
-months as (
-    select * from {{ source('raw', 'cfg_periods') }}
-    where period_kind = 'month'
+periods as (
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 final as (
@@ -14,8 +13,7 @@ final as (
         events.submission_id,
         events.office_code,
         events.kato,
-        months.period_id,
-        months.token as period,
+        {{ period_id_columns('months') }},
         events.submission_period_id,
         events.event_date,
         events.event_type as event_type_code,
@@ -27,8 +25,7 @@ final as (
         events.participants_women,
         events.participants_adherents
     from events
-    left join months
-        on events.event_date between months.start_date and months.end_date
+    {{ month_of('events.event_date') }}
 )
 
 select * from final

@@ -1,11 +1,10 @@
 -- Individual conversations: one row per current outreach row (month × territory × direction).
 with outreach as (
-    select * from {{ ref('stg_submissions__outreach') }}
+    select * from {{ ref('int_outreach_current') }}
 ),
 
-months as (
-    select * from {{ source('raw', 'cfg_periods') }}
-    where period_kind = 'month'
+periods as (
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 final as (
@@ -14,8 +13,7 @@ final as (
         outreach.submission_id,
         outreach.office_code,
         outreach.kato,
-        months.period_id,
-        months.token as period,
+        {{ period_id_columns('months') }},
         outreach.submission_period_id,
         outreach.month_start,
         outreach.direction as direction_code,
@@ -23,8 +21,7 @@ final as (
         outreach.conversations,
         outreach.conversations_planned
     from outreach
-    left join months
-        on outreach.month_start between months.start_date and months.end_date
+    {{ month_of('outreach.month_start') }}
 )
 
 select * from final

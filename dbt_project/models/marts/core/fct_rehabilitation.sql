@@ -1,11 +1,10 @@
 -- Rehabilitation: one row per current rehabilitation row (month × territory × provider).
 with rehabilitation as (
-    select * from {{ ref('stg_submissions__rehabilitation') }}
+    select * from {{ ref('int_rehabilitation_current') }}
 ),
 
-months as (
-    select * from {{ source('raw', 'cfg_periods') }}
-    where period_kind = 'month'
+periods as (
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 final as (
@@ -14,8 +13,7 @@ final as (
         rehabilitation.submission_id,
         rehabilitation.office_code,
         rehabilitation.kato,
-        months.period_id,
-        months.token as period,
+        {{ period_id_columns('months') }},
         rehabilitation.submission_period_id,
         rehabilitation.month_start,
         rehabilitation.provider as provider_code,
@@ -23,8 +21,7 @@ final as (
         rehabilitation.rehabilitated,
         rehabilitation.withdrawn
     from rehabilitation
-    left join months
-        on rehabilitation.month_start between months.start_date and months.end_date
+    {{ month_of('rehabilitation.month_start') }}
 )
 
 select * from final

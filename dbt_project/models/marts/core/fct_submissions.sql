@@ -9,16 +9,20 @@ current_forms as (
     select * from {{ ref('int_submission_forms_current') }}
 ),
 
+periods as (
+    select * from {{ ref('stg_config__periods') }}
+),
+
 offices as (
-    select * from {{ source('raw', 'cfg_offices') }}
+    select * from {{ ref('stg_config__offices') }}
 ),
 
 issues as (
-    select * from {{ source('raw', 'submission_issues') }}
+    select * from {{ ref('stg_submissions__issues') }}
 ),
 
 validations as (
-    select * from {{ source('raw', 'validation_results') }}
+    select * from {{ ref('stg_submissions__validation_results') }}
 ),
 
 current_submissions as (
@@ -66,8 +70,10 @@ final as (
         with_due.submission_id,
         with_due.submission_seq as seq,
         with_due.office_code,
+        -- the file name's period even where the calendar lacks it (a rejected file's)
         with_due.period_id,
-        with_due.period_token as period,
+        periods.dhis2_period_id,
+        periods.sdmx_period_id,
         with_due.period_kind,
         with_due.period_start,
         with_due.period_end,
@@ -95,7 +101,7 @@ final as (
         case
             when with_due.due_date is null then null
             when cast(with_due.received_at as date) > with_due.due_date
-                then cast({{ dbt.datediff('with_due.due_date', 'cast(with_due.received_at as date)', 'day') }} as bigint)
+                then cast({{ dbt.datediff('with_due.due_date', 'cast(with_due.received_at as date)', 'day') }} as bigint)  -- noqa: LT05
             else cast(0 as bigint)
         end as days_late,
         coalesce(cast(with_due.received_at as date) > with_due.due_date, false) as is_late
@@ -104,6 +110,8 @@ final as (
         on with_due.submission_id = issue_counts.submission_id
     left join validation_counts
         on with_due.submission_id = validation_counts.submission_id
+    left join periods
+        on with_due.period_id = periods.period_id
 )
 
 select * from final

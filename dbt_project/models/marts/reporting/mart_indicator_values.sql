@@ -6,7 +6,7 @@
 --   percentages), half-up to one decimal, null where the denominator is 0;
 -- * rows exist for every territory of the office (0 where no row matches) but only for periods
 --   in which the office reported the indicator's form(s); a percentage needs both.
--- Config-driven: terms come from raw.cfg_indicator_terms, territories from raw.cfg_territories.
+-- Config-driven: terms come from stg_config__indicator_terms, territories from stg_config__territories.
 with amounts as (
     select * from {{ ref('int_indicator_term_amounts') }}
 ),
@@ -16,52 +16,68 @@ reported as (
 ),
 
 indicators as (
-    select * from {{ source('raw', 'cfg_indicators') }}
+    select * from {{ ref('stg_config__indicators') }}
 ),
 
 terms as (
-    select distinct indicator_code, role, form from {{ source('raw', 'cfg_indicator_terms') }}
+    select distinct
+        indicator_code,
+        role,
+        form
+    from {{ ref('stg_config__indicator_terms') }}
 ),
 
 offices as (
-    select * from {{ source('raw', 'cfg_offices') }}
+    select * from {{ ref('stg_config__offices') }}
 ),
 
 territories as (
-    select * from {{ source('raw', 'cfg_territories') }}
+    select * from {{ ref('stg_config__territories') }}
 ),
 
 periods as (
-    select * from {{ source('raw', 'cfg_periods') }}
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 -- each submission period's amount counted in its month (monthly offices), quarter and year
 amounts_in_periods as (
-    select amounts.indicator_code, amounts.role, amounts.office_code, amounts.kato,
-        periods.period_id, amounts.amount
-    from amounts
-    inner join periods on amounts.submission_period_id = periods.period_id
-    where periods.period_kind = 'month'
-    union all
-    select amounts.indicator_code, amounts.role, amounts.office_code, amounts.kato,
-        periods.quarter_id as period_id, amounts.amount
-    from amounts
-    inner join periods on amounts.submission_period_id = periods.period_id
-    union all
-    select amounts.indicator_code, amounts.role, amounts.office_code, amounts.kato,
-        periods.year_id as period_id, amounts.amount
-    from amounts
-    inner join periods on amounts.submission_period_id = periods.period_id
+    {#- the month itself (its self-alias is fine), then its quarter and year renamed to period_id -#}
+    {%- for rollup in ['period_id', 'quarter_id', 'year_id'] %}
+        select
+            amounts.indicator_code,
+            amounts.role,
+            amounts.office_code,
+            amounts.kato,
+            periods.{{ rollup }} as period_id,  -- noqa: AL09
+            amounts.amount
+        from amounts
+        inner join periods on amounts.submission_period_id = periods.period_id
+        {%- if rollup == 'period_id' %}
+            where periods.period_kind = 'month'
+        {%- endif %}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 territory_sums as (
-    select indicator_code, role, office_code, kato, period_id, sum(amount) as amount
+    select
+        indicator_code,
+        role,
+        office_code,
+        kato,
+        period_id,
+        sum(amount) as amount
     from amounts_in_periods
     group by indicator_code, role, office_code, kato, period_id
 ),
 
 office_sums as (
-    select indicator_code, role, office_code, period_id, sum(amount) as amount
+    select
+        indicator_code,
+        role,
+        office_code,
+        period_id,
+        sum(amount) as amount
     from amounts_in_periods
     group by indicator_code, role, office_code, period_id
 ),
@@ -73,7 +89,7 @@ term_grid as (
         terms.role,
         reported.office_code,
         territories.kato,
-        territories.level as territory_level,
+        territories.territory_level,
         (territories.kato = offices.root_kato) as is_office_row,
         reported.period_id,
         reported.period_kind,
@@ -115,8 +131,14 @@ term_values as (
 
 counts as (
     select
-        indicator_code, office_code, kato, territory_level, period_id, period_kind,
-        period_start, period_end,
+        indicator_code,
+        office_code,
+        kato,
+        territory_level,
+        period_id,
+        period_kind,
+        period_start,
+        period_end,
         amount as numerator,
         cast(null as bigint) as denominator,
         cast(amount as decimal(20, 1)) as value
@@ -169,10 +191,9 @@ final as (
         cast(combined.value as decimal(20, 1)) as value,
         -- counts as an integer for analysts (value stays decimal: the extracts read it)
         case when indicators.unit <> 'percent' then cast(combined.numerator as bigint) end as count_value,
-        -- the analysts' period id (2025-01, 2025-Q1, 2025) as in status and missing_periods; period_id
-        -- stays the DHIS2 form the extracts key on
-        periods.token as period,
-        periods.sdmx_id as sdmx_period_id
+        -- the DHIS2 and SDMX forms of period_id, which the extracts write
+        periods.dhis2_period_id,
+        periods.sdmx_period_id
     from combined
     inner join indicators
         on combined.indicator_code = indicators.indicator_code

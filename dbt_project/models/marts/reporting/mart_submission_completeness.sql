@@ -5,11 +5,11 @@
 -- office's reports_from that has started by as_of, plus any earlier period that is complete (a
 -- valid submission for an earlier period is accepted all the same).
 with offices as (
-    select * from {{ source('raw', 'cfg_offices') }}
+    select * from {{ ref('stg_config__offices') }}
 ),
 
 periods as (
-    select * from {{ source('raw', 'cfg_periods') }}
+    select * from {{ ref('stg_config__periods') }}
 ),
 
 submissions as (
@@ -17,7 +17,9 @@ submissions as (
 ),
 
 accepted as (
-    select distinct office_code, period_id
+    select distinct
+        office_code,
+        period_id
     from submissions
     where status = 'accepted'
 ),
@@ -27,10 +29,10 @@ office_start as (
         offices.office_code,
         offices.periodicity,
         offices.due_days,
-        reports_from.start_date as reports_from_date
+        reports_from.period_start as reports_from_date
     from offices
     inner join periods as reports_from
-        on offices.reports_from = reports_from.token
+        on offices.reports_from_period_id = reports_from.period_id
 ),
 
 -- months (monthly offices only), quarters and years that have started by as_of
@@ -42,26 +44,26 @@ candidate_periods as (
         office_start.reports_from_date,
         periods.period_id,
         periods.period_kind,
-        periods.start_date,
-        periods.end_date
+        periods.period_start,
+        periods.period_end
     from office_start
     inner join periods
         on periods.period_kind in ('quarter', 'year')
-        or periods.period_kind = office_start.periodicity
-    where periods.start_date <= {{ as_of_date() }}
+        or office_start.periodicity = periods.period_kind
+    where periods.period_start <= {{ as_of_date() }}
 ),
 
 expected as (
     select
         candidate_periods.office_code,
         candidate_periods.period_id,
-        submission_periods.token as submission_token,
+        submission_periods.period_id as submission_period_id,
         (accepted.period_id is not null) as is_accepted
     from candidate_periods
     inner join periods as submission_periods
-        on submission_periods.period_kind = candidate_periods.periodicity
-        and submission_periods.start_date >= candidate_periods.start_date
-        and submission_periods.end_date <= candidate_periods.end_date
+        on candidate_periods.periodicity = submission_periods.period_kind
+        and candidate_periods.period_start <= submission_periods.period_start
+        and candidate_periods.period_end >= submission_periods.period_end
     left join accepted
         on candidate_periods.office_code = accepted.office_code
         and submission_periods.period_id = accepted.period_id
@@ -74,9 +76,9 @@ coverage as (
         count(*) as expected_submissions,
         sum(case when is_accepted then 1 else 0 end) as accepted_submissions,
         {{ dbt.listagg(
-            measure="case when is_accepted then null else submission_token end",
+            measure="case when is_accepted then null else submission_period_id end",
             delimiter_text="','",
-            order_by_clause="order by submission_token"
+            order_by_clause="order by submission_period_id"
         ) }} as missing_periods
     from expected
     group by office_code, period_id
@@ -91,11 +93,12 @@ final as (
         cast(coverage.accepted_submissions as bigint) as accepted_submissions,
         (coverage.accepted_submissions = coverage.expected_submissions) as is_complete,
         cast(coalesce(coverage.missing_periods, '') as varchar) as missing_periods,
-        cast({{ dbt.dateadd('day', 'candidate_periods.due_days', 'candidate_periods.end_date') }} as date) as due_date,
-        candidate_periods.end_date as period_end,
+        cast({{ dbt.dateadd('day', 'candidate_periods.due_days', 'candidate_periods.period_end') }} as date)
+            as due_date,
+        candidate_periods.period_end,
         candidate_periods.reports_from_date,
-        periods.token as period,
-        periods.sdmx_id as sdmx_period_id
+        periods.dhis2_period_id,
+        periods.sdmx_period_id
     from candidate_periods
     inner join coverage
         on candidate_periods.office_code = coverage.office_code
@@ -114,8 +117,7 @@ select
     missing_periods,
     due_date,
     (not is_complete and {{ as_of_date() }} > due_date) as is_overdue,
-    -- the analysts' period id, the style of missing_periods; period_id stays the DHIS2 form
-    period,
+    dhis2_period_id,
     sdmx_period_id
 from final
 where period_end >= reports_from_date

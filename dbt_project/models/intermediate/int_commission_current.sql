@@ -1,0 +1,2 @@
+-- The commission rows of the current submissions only.
+{{ current_form_rows('commission') }}

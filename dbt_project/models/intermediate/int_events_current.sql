@@ -1,0 +1,2 @@
+-- The events rows of the current submissions only.
+{{ current_form_rows('events') }}

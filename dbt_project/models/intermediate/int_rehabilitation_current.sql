@@ -1,0 +1,2 @@
+-- The rehabilitation rows of the current submissions only.
+{{ current_form_rows('rehabilitation') }}
