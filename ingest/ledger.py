@@ -56,21 +56,52 @@ def append_many(path: Path, events: list[dict]) -> None:
         os.close(fd)
 
 
-def read(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
+#: path -> (device, inode, bytes parsed, the 64 bytes that end them, events of those bytes): the
+#: ledger is append-only, so a run that reads it once per office (discover) or per step parses only
+#: what was appended since
+_CACHE: dict[str, tuple[int, int, int, bytes, list[dict]]] = {}
+
+
+def _parse(data: bytes) -> list[dict]:
     out = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                # A torn last line from a crash mid-append: the event never happened.
-                continue
+    for line in data.decode("utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            # A torn last line from a crash mid-append: the event never happened.
+            continue
     return out
+
+
+def read(path: Path) -> list[dict]:
+    """Every event, in order (a fresh list; the events themselves are shared with the cache: read-only).
+
+    Only complete lines are cached. A file that is not the one cached (another inode), shorter than
+    what was parsed, or whose parsed part no longer ends with the same bytes (rewritten in place) is
+    read again from the start."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        _CACHE.pop(str(path), None)
+        return []
+    try:
+        st = os.fstat(fd)
+        dev, ino, done, tail, events = _CACHE.get(str(path), (None, None, 0, b"", []))
+        if (dev, ino) != (st.st_dev, st.st_ino) or st.st_size < done \
+                or os.pread(fd, len(tail), done - len(tail)) != tail:
+            done, tail, events = 0, b"", []
+        data = os.pread(fd, st.st_size - done, done) if st.st_size > done else b""
+    finally:
+        os.close(fd)
+    end = data.rfind(b"\n") + 1  # a last line without its newline may still be being written
+    if end:
+        events = events + _parse(data[:end])
+        tail = (tail + data[:end])[-64:]
+        _CACHE[str(path)] = (st.st_dev, st.st_ino, done + end, tail, events)
+    return events + _parse(data[end:])
 
 
 @dataclass

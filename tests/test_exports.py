@@ -300,7 +300,7 @@ def test_periods_rendered_by_worker_processes_are_byte_identical(home: Path, tmp
     of revisions as rendering them one by one in this process."""
     import concurrent.futures
 
-    import exports.extract as extract
+    import exports.render_pool as render_pool
 
     pools = []
 
@@ -315,7 +315,7 @@ def test_periods_rendered_by_worker_processes_are_byte_identical(home: Path, tmp
     s1 = write_extracts(home, out=serial)
     assert pools == []  # one worker: rendered here
     monkeypatch.setenv("PCVE_RENDER_WORKERS", "2")
-    monkeypatch.setattr(extract, "RENDER_POOL_MIN_PERIODS", 1)
+    monkeypatch.setattr(render_pool, "RENDER_POOL_MIN_PERIODS", 1)
     pooled = tmp_path_factory.mktemp("pooled")
     s2 = write_extracts(home, out=pooled)
     assert s1["rendered"] == s2["rendered"] == ["2017Q1", "2025Q1"]
@@ -957,11 +957,11 @@ def test_unchanged_period_with_a_damaged_file_is_repaired(home: Path):
 
 
 def test_new_exporter_code_renders_again_but_keeps_the_revisions(home: Path, monkeypatch):
-    from exports import extract
+    from exports import input_keys
 
     write_extracts(home)
     before = {p: folder_bytes(home / "exports" / p) for p in ("2017Q1", "2025Q1")}
-    monkeypatch.setattr(extract, "_code_digest", "another exporter")
+    monkeypatch.setattr(input_keys, "_code_digest", "another exporter")
     s = write_extracts(home)
     # every period rendered again, its content unchanged: the same revision, not a byte changed
     assert s["rendered"] == ["2017Q1", "2025Q1"] and s["written"] == []

@@ -52,31 +52,59 @@ def discover(home, office: str) -> list[dict]:
     location = cfg.offices[office].source_location(h.root)
     if "://" not in location:
         Path(location).mkdir(parents=True, exist_ok=True)
-    state = L.LedgerState.load(h.ledger)
-    # ledger names are privacy-masked (see _record_name); entries written before that hold the name as is
-    done = {(e["office"], e["file_name"], e.get("size"), e.get("mtime")) for e in state.events
-            if e.get("event") == "received" and state.submissions[e["submission_id"]].status in L.DECISIONS | {"voided"}}
+    done, undecided = _ledger_index(h)
+    done = done.get(office, set())
     refs = []
     for f in sources.list_files(location, office):
-        if (office, _record_name(f["name"]), f["size"], f["mtime"]) in done or \
-                (office, f["name"], f["size"], f["mtime"]) in done:
+        if (_record_name(f["name"]), f["size"], f["mtime"]) in done or (f["name"], f["size"], f["mtime"]) in done:
             continue  # same name, size and time as a decided file: not read again
         refs.append({"office": office, "location": location, **f})
-    refs += _stranded(h, state, office, location, refs)
+    refs += _stranded(h, undecided.get(office, []), office, location, refs)
     refs.sort(key=lambda r: (r["mtime"], r["name"]))
     return refs
 
 
-def _stranded(h: Home, state: L.LedgerState, office: str, location: str, found: list[dict]) -> list[dict]:
+#: ledger path -> (its stat, decided files by office, undecided receipts by office): a run discovers
+#: every office in turn, and each would otherwise fold the whole ledger again (O(offices x events))
+_LEDGER_INDEX: dict[str, tuple] = {}
+
+
+def _ledger_index(h: Home) -> tuple[dict[str, set], dict[str, list]]:
+    """(office -> {(file name, size, mtime)} of its decided files, office -> [(received event, its
+    submission)] not decided yet), from the ledger as it is now."""
+    try:
+        st = os.stat(h.ledger)
+        stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    except FileNotFoundError:
+        stamp = None
+    cached = _LEDGER_INDEX.get(str(h.ledger))
+    if cached is not None and stamp is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    state = L.LedgerState.load(h.ledger)
+    done: dict[str, set] = {}
+    undecided: dict[str, list] = {}
+    final = L.DECISIONS | {"voided"}
+    for e in state.events:
+        if e.get("event") != "received":
+            continue
+        sub = state.submissions[e["submission_id"]]
+        # ledger names are privacy-masked (see _record_name); entries written before that hold the name as is
+        if sub.status in final:
+            done.setdefault(e["office"], set()).add((e["file_name"], e.get("size"), e.get("mtime")))
+        elif sub.status == "received":
+            undecided.setdefault(e["office"], []).append((e, sub))
+    if stamp is not None:
+        _LEDGER_INDEX[str(h.ledger)] = (stamp, done, undecided)
+    return done, undecided
+
+
+def _stranded(h: Home, undecided: list, office: str, location: str, found: list[dict]) -> list[dict]:
     """Files received (in the ledger, archived) but never decided, e.g. after a crash, that are no
     longer in the source: read again from the archive, so every received file ends decided."""
     seen = {(_record_name(r["name"]), r["size"], r["mtime"]) for r in found}
     out = []
-    for e in state.events:
-        if e.get("event") != "received" or e.get("office") != office:
-            continue
-        sub = state.submissions.get(e["submission_id"])
-        if sub is None or sub.status != "received" or (e["file_name"], e.get("size"), e.get("mtime")) in seen:
+    for e, sub in undecided:
+        if (e["file_name"], e.get("size"), e.get("mtime")) in seen:
             continue
         archived = h.archive / sub.sha256[:2] / sub.sha256
         if not archived.is_file():

@@ -403,13 +403,20 @@ def _exports_key(h) -> str | None:
 
 
 def _exports_current(h, key: str) -> bool:
-    """The extracts were written from this very warehouse state and are all still in place."""
+    """The extracts were written from this very warehouse state and are all still in place.
+
+    Checked by what the last export recorded of each file (its size, modification time and inode):
+    a no-op run does not read the extracts again. A file written or replaced since changes its
+    inode or time; a state without those records (an older one) is checked by content, as before."""
     state = _exports_state(h)
     if state.get("key") != key:
         return False
     import hashlib
     import json
 
+    stats = state.get("stats")
+    if isinstance(stats, dict) and sorted(stats) == sorted(state.get("periods", [])):
+        return all(_file_stats(h.exports / period) == recorded for period, recorded in stats.items())
     for period in state.get("periods", []):
         folder = h.exports / period
         try:
@@ -422,6 +429,22 @@ def _exports_current(h, key: str) -> bool:
     return True
 
 
+def _file_stats(folder) -> dict | None:
+    """The folder's revision (where its link points) and [size, mtime_ns, inode] of each file; None
+    when it cannot be read."""
+    import os
+
+    try:
+        out = {"->": os.readlink(folder) if os.path.islink(folder) else ""}
+        with os.scandir(folder) as it:
+            for e in it:
+                st = e.stat()
+                out[e.name] = [st.st_size, st.st_mtime_ns, st.st_ino]
+        return out
+    except OSError:
+        return None
+
+
 def _save_exports_state(h, key: str | None, result: dict) -> None:
     import json
 
@@ -430,4 +453,5 @@ def _save_exports_state(h, key: str | None, result: dict) -> None:
     periods = sorted(p.name for p in h.exports.iterdir()
                      if not p.name.startswith(".") and p.name != "public" and (p / "manifest.json").is_file())
 
-    atomic_write(h.state / "exports.json", json.dumps({"key": key, "periods": periods}, indent=2))
+    stats = {p: _file_stats(h.exports / p) for p in periods}
+    atomic_write(h.state / "exports.json", json.dumps({"key": key, "periods": periods, "stats": stats}, indent=2))

@@ -18,6 +18,7 @@ from pcve.app.warehouse.state import (
     _dbt_relations,
     _digest,
     _read_state,
+    _remember_raw,
     _selection,
     _write_state,
 )
@@ -107,6 +108,7 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
         if unit_tests_current:
             summary["unit_tests_skipped"] = ("dbt project, dbt and target unchanged since they last passed "
                                              f"({last.get('unit_tests_passed_at')})")
+        _remember_raw(h, parts["raw"])  # dbt wrote the file, but no raw row
         if not select:  # what a full build made: a data-only build must find all of it in place
             with db.connect(h.root) as con:
                 relations = _dbt_relations(con)

@@ -85,19 +85,53 @@ def _dbt_relations(con) -> list[str]:
     ).fetchall()]
 
 
+_RAW_STATE = "raw_fingerprint.json"
+
+
+def _file_stamp(h: Home, t) -> list | None:
+    """The DuckDB file's size, modification time and inode, and its write-ahead log's (rows written
+    but not yet checkpointed live there); None on PostgreSQL or without a file."""
+    if t.is_postgres:
+        return None
+    try:
+        st = h.warehouse.stat()
+    except OSError:
+        return None
+    try:
+        wal = h.warehouse.with_name(h.warehouse.name + ".wal").stat()
+        wal_stamp = [wal.st_size, wal.st_mtime_ns, wal.st_ino]
+    except OSError:
+        wal_stamp = None
+    return [st.st_size, st.st_mtime_ns, st.st_ino, wal_stamp]
+
+
+def _remember_raw(h: Home, raw: dict) -> None:
+    """Record `raw` (the raw layer's fingerprint, computed under the writer lock) against the file as
+    it is now: nothing that writes raw rows has run since, so while the file is untouched it holds."""
+    stamp = _file_stamp(h, db.target(h.root))
+    if stamp is not None:
+        _write_state(h, _RAW_STATE, {"stamp": stamp, "raw": raw})
+
+
 def _build_parts(h: Home, as_of: date) -> dict:
     """What a build depends on, part by part, and what the warehouse holds now.
 
     `raw`: row count and content hash per raw table; `project`: hash of the dbt project; `as_of`;
     `target` (PostgreSQL only); `relations`: the tables and views dbt made that exist now.
+
+    The raw fingerprint reads every raw table; it is reused when the DuckDB file is exactly as it was
+    when it was last computed (same size, modification time and inode): a run with nothing new.
     """
     t = db.target(h.root)
+    saved = _read_state(h, _RAW_STATE)
+    stamp = _file_stamp(h, t)
     con = db.connect(t=t)
     try:
-        raw = _raw_fingerprint(con)
+        raw = saved["raw"] if stamp is not None and saved.get("stamp") == stamp else _raw_fingerprint(con)
         relations = _dbt_relations(con)
     finally:
         con.close()
+    _remember_raw(h, raw)  # connecting may touch the file: record it as left
     payload = {"raw": raw, "project": _project_hash(), "as_of": as_of.isoformat()}
     if t.is_postgres:
         payload["target"] = t.label()
