@@ -461,21 +461,17 @@ def write_extracts(home, periods: list[str] | None = None, profile: str = "minis
     failures = []
     with h.writer_lock():
         revisions.clean_staging(base)  # work left by a killed run: never visible, never reused
-        # The warehouse's rows stay alive for the whole step: read with the cyclic GC paused, then
-        # frozen, it stops rescanning them on every collection (half of the XLSX rendering time at
-        # 20 offices); what the step drops is still freed by reference counting.
+        # The cyclic GC is paused for the whole step: it would otherwise rescan every row held (half of
+        # the XLSX rendering time at 20 offices) on collections the step does not need; reference
+        # counting frees what the step drops, and each window of periods ends with one collection.
         was = gc.isenabled()
         gc.disable()
         try:
             wh = _read_warehouse(h.warehouse, db.target(h.root))
-            gc.freeze()
+            _write_all(h, base, wh, periods, profile, summary, failures, provisional)
         finally:
             if was:
                 gc.enable()
-        try:
-            _write_all(h, base, wh, periods, profile, summary, failures, provisional)
-        finally:
-            gc.unfreeze()
     if failures:
         raise DeliveryError("delivery to the ministry failed for " + "; ".join(failures), summary)
     return summary
@@ -495,38 +491,85 @@ def _write_all(h, base: Path, wh: _Warehouse, periods, profile: str, summary: di
             _save_inputs(known_path, remember)
 
 
-def _plans(base: Path, targets: list[str], profile: str, wh: _Warehouse, cache: dict, known: dict
-           ) -> dict[str, tuple[str | None, str | None, tuple | None]]:
-    """period -> (input key, source key, plan without rendering or None: render it).
+#: Pending periods rendered together: their rows (and their reports' earlier periods') are read, the
+#: periods rendered (several at once in forked workers) and published, and rows no later window needs
+#: are dropped. Memory follows this window, not the number of periods in the home.
+EXPORT_WINDOW = 5
 
-    First by the source key (no row read): a period whose intact current revision was recorded
-    with it is unchanged. The rows of the other periods (and of those their files show) are then
-    read, their input keys computed, and :func:`_plan_by_inputs` decides as before. A provisional
-    folder is always rendered (its key does not cover the incomplete offices)."""
-    docs = docs_url()
+
+def _source_plans(base: Path, targets: list[str], profile: str, wh: _Warehouse, cache: dict, known: dict
+                  ) -> dict[str, tuple[str | None, str | None, tuple | None]]:
+    """period -> (input key, source key, plan or None: read its rows and decide by the input key).
+
+    By the source key (no row read): a period whose intact current revision was recorded with it is
+    unchanged. A provisional folder is always rendered (its key does not cover the incomplete offices)."""
     if cache.get(_PROVISIONAL):
-        load_rows(wh, {p for pid in targets for p in row_periods(pid, profile)})
-        inputs = _InputKeys(wh, profile, cache[_PROGRAM], docs)
-        return {pid: (inputs.key(pid), None, None) for pid in targets}
+        return {pid: (None, None, None) for pid in targets}
     target = wh.source[1]
     label = target.label() if target is not None and target.is_postgres else "duckdb"
-    sources = _InputKeys(wh, profile, cache[_PROGRAM], docs, source=label)
+    sources = _InputKeys(wh, profile, cache[_PROGRAM], docs_url(), source=label)
     plans: dict = {}
-    pending = []
     for pid in targets:
         source_key = sources.key(pid)
         fast = plan_by_source(base, pid, source_key, known)
-        if fast is not None:
-            plans[pid] = (known[pid]["input_key"], source_key, fast)
-        else:
-            pending.append((pid, source_key))
-    if pending:
-        load_rows(wh, {p for pid, _ in pending for p in row_periods(pid, profile)})
-        inputs = _InputKeys(wh, profile, cache[_PROGRAM], docs)
-        for pid, source_key in pending:
-            key = inputs.key(pid)
-            plans[pid] = (key, source_key, _plan_by_inputs(base, pid, key, known))
+        plans[pid] = (known[pid]["input_key"] if fast is not None else None, source_key, fast)
     return plans
+
+
+def _keep_rows(wh: _Warehouse, cache: dict, inputs, needed: set[str]) -> None:
+    """Drop every row (and what refers to rows: the report's memo, suppression's memo, the input
+    keys' grouping) of the periods outside `needed`; the input keys' per-office digests stay."""
+    for pid in [p for p in wh.rows if p not in needed]:
+        del wh.rows[pid]
+        wh.loaded.discard(pid)
+        if inputs is not None:
+            inputs.forget(pid)
+    memo = cache.get(_REPORT_MEMO)
+    if memo:
+        for key in [k for k in memo if k[1] not in needed]:
+            del memo[key]
+    # suppression's memo: (office, period, rows) -> statuses
+    for key in [k for k in cache if isinstance(k, tuple) and len(k) == 3 and k[1] not in needed]:
+        del cache[key]
+
+
+def _stream(base: Path, targets: list[str], profile: str, wh: _Warehouse, cache: dict, known: dict):
+    """(period, (input key, source key, plan or None), rendered or None) of each target in order.
+
+    The periods the source key cannot settle are taken EXPORT_WINDOW at a time: their rows (and
+    those their files show) are read, their input keys decide, the others are rendered; then rows no
+    longer needed are dropped, so a cold export of any number of periods holds a few periods' rows."""
+    plans = _source_plans(base, targets, profile, wh, cache, known)
+    pending = [pid for pid in targets if plans[pid][2] is None]
+    inputs = _InputKeys(wh, profile, cache[_PROGRAM], docs_url()) if pending else None
+    windows = iter([pending[i:i + EXPORT_WINDOW] for i in range(0, len(pending), EXPORT_WINDOW)])
+    rendered: dict = {}
+    for pid in targets:
+        if plans[pid][2] is not None:
+            yield pid, plans[pid], None
+            continue
+        if pid not in rendered:
+            window = next(windows)  # pending keeps the targets' order: the next window starts here
+            rendered = _render_window(base, window, profile, wh, cache, known, inputs, plans)
+        yield pid, plans[pid], rendered.pop(pid)
+
+
+def _render_window(base: Path, window: list[str], profile: str, wh: _Warehouse, cache: dict, known: dict,
+                   inputs, plans: dict) -> dict:
+    needed = {p for pid in window for p in row_periods(pid, profile)}
+    _keep_rows(wh, cache, inputs, needed)
+    load_rows(wh, needed)
+    for pid in window:
+        key = inputs.key(pid)
+        fast = None if cache.get(_PROVISIONAL) else _plan_by_inputs(base, pid, key, known)
+        plans[pid] = (key, plans[pid][1], fast)
+    todo = [pid for pid in window if plans[pid][2] is None]
+    out = dict.fromkeys(window)
+    out.update(zip(todo, _render(wh, todo, profile, cache, _build), strict=True))
+    # the step runs with the cyclic GC paused (see write_extracts): the XLSX writer's cycles go here;
+    # the youngest generation holds everything made since the last window, and only that is scanned
+    gc.collect(0)
+    return out
 
 
 def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse, cache: dict,
@@ -534,14 +577,10 @@ def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse,
     from exports import delivery
     from exports.suppression import SuppressionFailed
 
-    plans = _plans(base, targets, profile, wh, cache, known)
-    built = _render(wh, [pid for pid in targets if plans[pid][2] is None], profile, cache, _build)
-    for pid in targets:
-        input_key, source_key, fast = plans[pid]
+    for pid, (input_key, source_key, fast), result in _stream(base, targets, profile, wh, cache, known):
         if fast is not None:
             action, revision, old_folder = fast
         else:
-            result = next(built)
             if isinstance(result, SuppressionFailed):  # not published rather than published unsafely
                 summary["skipped"].append({"period": pid, "reason": f"public suppression failed: {result}"})
                 continue

@@ -131,6 +131,10 @@ class InputKeys:
             self._rows[key] = hashlib.sha256(text.encode("utf-8")).digest()
         return self._rows[key]
 
+    def forget(self, pid: str) -> None:
+        """Drop the rows of `pid` grouped here (its per-office digests, a few bytes each, stay)."""
+        self._by_office.pop(pid, None)
+
     def _period_rows(self, h, pid: str, offices: list[str] | None) -> None:
         """What _period_rows(pid) reads: the rows of its complete offices (only `offices` among them
         when given: the ministry's history rows are filtered so), a year's quarters in public."""

@@ -982,3 +982,42 @@ def test_render_workers_fit_the_memory_budget(monkeypatch):
     monkeypatch.setenv("PCVE_MEMORY_BUDGET_MB", "100000")
     assert _workers_within_budget(4) == 4
     assert _workers_within_budget(2) == 2
+
+
+@pytest.mark.parametrize("profile", ["ministry", "public"])
+def test_periods_are_streamed_window_by_window_with_the_same_files(tmp_path: Path, profile: str, monkeypatch):
+    """The rows of a window of periods (and of the earlier periods their reports show) are read, the
+    window rendered and published, and rows no later window needs dropped: whatever the window, the
+    same files; the rows held at any time are those of one window's periods, never every period's."""
+    import exports.extract as extract
+    from exports.input_keys import row_periods
+
+    home = _year_home(tmp_path)
+    held: list[set[str]] = []
+    real_load = extract.load_rows
+
+    def spy(wh, pids):
+        real_load(wh, pids)
+        held.append(set(wh.rows))
+
+    monkeypatch.setattr(extract, "load_rows", spy)
+    monkeypatch.setattr(extract, "EXPORT_WINDOW", 10_000)
+    whole = write_extracts(home, profile=profile, out=tmp_path / "whole")
+    assert len(held) == 1  # one window: every period's rows read at once
+    everything = held[0]
+    assert {"2017Q1", "2017Q4", "2017", "2025Q1"} <= everything
+    for window in (1, 2):
+        held.clear()
+        monkeypatch.setattr(extract, "EXPORT_WINDOW", window)
+        s = write_extracts(home, profile=profile, out=tmp_path / f"w{window}")
+        assert s["rendered"] == whole["rendered"] and len(s["written"]) == len(whole["written"]) == 6
+        assert {p: folder_bytes(tmp_path / f"w{window}" / p) for p in s["rendered"]} == \
+               {p: folder_bytes(tmp_path / "whole" / p) for p in whole["rendered"]}
+        assert len(held) == -(-len(s["rendered"]) // window)  # one read per window
+        rendered = s["rendered"]
+        for i, rows in enumerate(held):
+            window_pids = rendered[i * window:(i + 1) * window]
+            allowed = {p for pid in window_pids for p in row_periods(pid, profile)}
+            assert rows <= allowed, (window_pids, rows - allowed)
+        if window == 1:
+            assert held[-1] <= row_periods("2025Q1", profile) and "2017Q1" not in held[-1]
