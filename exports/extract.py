@@ -156,13 +156,20 @@ def _old_values(folder: Path) -> dict[tuple[str, str, str], str]:
         return {(r["indicator_code"], r["office_code"], r["kato"]): r["value"] for r in csv.DictReader(fh)}
 
 
-def _changes(old: dict[tuple[str, str, str], str], rows: list[Row]) -> list[tuple[str, str, str, str, str]]:
+def _values(rows: list[Row]) -> list[tuple[tuple[str, str, str], str]]:
+    """What a revision's CHANGES.csv compares: each published row's key and value text (a forked render
+    worker sends these back, not the rows: pickling ~4,000 Row objects a period cost more than rendering)."""
+    return [(r.key, r.value_text) for r in rows]
+
+
+def _changes(old: dict[tuple[str, str, str], str], values: list[tuple[tuple[str, str, str], str]]
+             ) -> list[tuple[str, str, str, str, str]]:
     out = []
     seen = set()
-    for r in rows:
-        seen.add(r.key)
-        if r.key not in old or old[r.key] != r.value_text:
-            out.append((*r.key, old.get(r.key, ""), r.value_text))
+    for key, text in values:
+        seen.add(key)
+        if key not in old or old[key] != text:
+            out.append((*key, old.get(key, ""), text))
     for key, v in old.items():
         if key not in seen:
             out.append((*key, v, ""))
@@ -344,7 +351,7 @@ def complete_date(wh: _Warehouse, period: Period, offices: list[str]) -> str | N
 
 
 def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
-           ) -> tuple[list[Row], dict, dict[str, bytes]]:
+           ) -> tuple[list[tuple[tuple[str, str, str], str]], dict, dict[str, bytes]]:
     from exports.dhis2_metadata import render_metadata
     from exports.sdmx_structure import render_structure
 
@@ -385,7 +392,7 @@ def _build(wh: _Warehouse, pid: str, profile: str, cache: dict | None = None
     if structure is not None:
         files["sdmx_structure.xml"] = structure
     files["report.html"] = _report(wh, period, profile, rows, body, cache)
-    return rows, body, files
+    return _values(rows), body, files
 
 
 def _plan(base: Path, pid: str, new_key: str) -> tuple[str, int, Path | None]:
