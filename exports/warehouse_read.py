@@ -201,30 +201,45 @@ def load_rows(wh: Warehouse, pids) -> None:
         con.close()
     rows: dict[str, list[Row]] = {}
     parsed: dict[str, Period] = {}
-    # names, codes and units repeat in every period's rows: one string object each, not one per row
-    # (the rows are held for the whole step, and forked render workers copy what they touch)
-    shared = {}
-    one = shared.setdefault
+    # Names and units follow from the indicator and the territory: one tuple of string objects each,
+    # not one string per row (the rows are held while their window is rendered, and forked render
+    # workers copy what they touch); codes are shared alike.
+    indicator_parts: dict[tuple, tuple] = {}
+    territory_parts: dict[tuple, tuple] = {}
+    one = {}.setdefault
+    roots = wh.structure.roots
+    percent = formats.percent
     for m in mart:
-        m = {k: one(v, v) if isinstance(v, str) else v for k, v in m.items()}
-        p = parsed.get(m["period_id"])
+        ind = (m["indicator_code"], m["unit"], m["sort_order"], m["ind_kk"], m["ind_ru"], m["ind_en"],
+               m["unit_kk"], m["unit_ru"], m["unit_en"])
+        ip = indicator_parts.get(ind)
+        if ip is None:
+            ip = indicator_parts[ind] = (ind[0], ind[1], int(ind[2] or 0), *(x or "" for x in ind[3:]))
+        ter = (m["kato"], m["territory_level"], m["ter_kk"], m["ter_ru"], m["ter_en"])
+        tp = territory_parts.get(ter)
+        if tp is None:
+            tp = territory_parts[ter] = (str(ter[0]), ter[1] or "", *(x or "" for x in ter[2:]))
+        pid = m["period_id"]
+        p = parsed.get(pid)
         if p is None:
-            p = parsed[m["period_id"]] = parse_period(m["period_id"])
-        value = None if m["value"] is None else Decimal(str(m["value"]))
-        if m["unit"] == "percent" and m["numerator"] is not None and m["denominator"] is not None:
+            p = parsed[pid] = parse_period(pid)
+        office = one(m["office_code"], m["office_code"])
+        value, numerator, denominator = m["value"], m["numerator"], m["denominator"]
+        if value is not None and not isinstance(value, Decimal):
+            value = Decimal(str(value))
+        if ip[1] == "percent" and numerator is not None and denominator is not None:
             # recomputed exactly from the summed parts (half-up, one decimal): no float rounding
-            value = formats.percent(m["numerator"], m["denominator"])
-        rows.setdefault(m["period_id"], []).append(Row(
-            indicator_code=m["indicator_code"], office_code=m["office_code"], kato=str(m["kato"]),
-            period=p.dhis2, period_sdmx=p.sdmx, freq=p.freq, unit=m["unit"],
-            sort_order=int(m["sort_order"] or 0), is_root=str(m["kato"]) == wh.structure.roots.get(m["office_code"]),
-            territory_level=m["territory_level"] or "", value=value,
-            numerator=None if m["numerator"] is None else int(m["numerator"]),
-            denominator=None if m["denominator"] is None else int(m["denominator"]),
-            indicator_name_kk=m["ind_kk"] or "", indicator_name_ru=m["ind_ru"] or "",
-            indicator_name_en=m["ind_en"] or "", territory_name_kk=m["ter_kk"] or "",
-            territory_name_ru=m["ter_ru"] or "", territory_name_en=m["ter_en"] or "",
-            unit_name_kk=m["unit_kk"] or "", unit_name_ru=m["unit_ru"] or "", unit_name_en=m["unit_en"] or "",
+            value = percent(numerator, denominator)
+        rows.setdefault(pid, []).append(Row(
+            indicator_code=ip[0], office_code=office, kato=tp[0],
+            period=p.dhis2, period_sdmx=p.sdmx, freq=p.freq, unit=ip[1],
+            sort_order=ip[2], is_root=tp[0] == roots.get(office),
+            territory_level=tp[1], value=value,
+            numerator=None if numerator is None else int(numerator),
+            denominator=None if denominator is None else int(denominator),
+            indicator_name_kk=ip[3], indicator_name_ru=ip[4], indicator_name_en=ip[5],
+            territory_name_kk=tp[2], territory_name_ru=tp[3], territory_name_en=tp[4],
+            unit_name_kk=ip[6], unit_name_ru=ip[7], unit_name_en=ip[8],
         ))
     for pid in rows:
         rows[pid].sort(key=lambda r: (r.office_code, r.sort_order, r.indicator_code, not r.is_root, r.kato))
