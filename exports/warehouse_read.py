@@ -189,16 +189,23 @@ def load_rows(wh: Warehouse, pids) -> None:
         return
     for pid in want:
         parse_period(pid)  # only period ids reach the query's text
+    listed = ", ".join(f"'{pid}'" for pid in want)
     con, label = _open(*wh.source)
     try:
-        listed = ", ".join(f"'{pid}'" for pid in want)
         try:
-            mart = con.query(f"select * from ({_MART}) m where period_id in ({listed})")
+            batches = con.stream(f"select * from ({_MART}) m where period_id in ({listed})")
+            _add_rows(wh, batches)
         except db.MissingTable as exc:
             raise RuntimeError(f"the warehouse at {label} lacks a table the extracts read "
                                f"(run dbt build first): {exc}") from exc
     finally:
         con.close()
+    wh.loaded.update(want)
+
+
+def _add_rows(wh: Warehouse, batches) -> None:
+    """The mart's rows, batch by batch (a window's rows as dicts at once cost more memory than the
+    rows themselves), into `wh.rows`, each period's sorted as the files list them."""
     rows: dict[str, list[Row]] = {}
     parsed: dict[str, Period] = {}
     # Names and units follow from the indicator and the territory: one tuple of string objects each,
@@ -209,43 +216,43 @@ def load_rows(wh: Warehouse, pids) -> None:
     one = {}.setdefault
     roots = wh.structure.roots
     percent = formats.percent
-    for m in mart:
-        ind = (m["indicator_code"], m["unit"], m["sort_order"], m["ind_kk"], m["ind_ru"], m["ind_en"],
-               m["unit_kk"], m["unit_ru"], m["unit_en"])
-        ip = indicator_parts.get(ind)
-        if ip is None:
-            ip = indicator_parts[ind] = (ind[0], ind[1], int(ind[2] or 0), *(x or "" for x in ind[3:]))
-        ter = (m["kato"], m["territory_level"], m["ter_kk"], m["ter_ru"], m["ter_en"])
-        tp = territory_parts.get(ter)
-        if tp is None:
-            tp = territory_parts[ter] = (str(ter[0]), ter[1] or "", *(x or "" for x in ter[2:]))
-        pid = m["period_id"]
-        p = parsed.get(pid)
-        if p is None:
-            p = parsed[pid] = parse_period(pid)
-        office = one(m["office_code"], m["office_code"])
-        value, numerator, denominator = m["value"], m["numerator"], m["denominator"]
-        if value is not None and not isinstance(value, Decimal):
-            value = Decimal(str(value))
-        if ip[1] == "percent" and numerator is not None and denominator is not None:
-            # recomputed exactly from the summed parts (half-up, one decimal): no float rounding
-            value = percent(numerator, denominator)
-        rows.setdefault(pid, []).append(Row(
-            indicator_code=ip[0], office_code=office, kato=tp[0],
-            period=p.dhis2, period_sdmx=p.sdmx, freq=p.freq, unit=ip[1],
-            sort_order=ip[2], is_root=tp[0] == roots.get(office),
-            territory_level=tp[1], value=value,
-            numerator=None if numerator is None else int(numerator),
-            denominator=None if denominator is None else int(denominator),
-            indicator_name_kk=ip[3], indicator_name_ru=ip[4], indicator_name_en=ip[5],
-            territory_name_kk=tp[2], territory_name_ru=tp[3], territory_name_en=tp[4],
-            unit_name_kk=ip[6], unit_name_ru=ip[7], unit_name_en=ip[8],
-        ))
+    for cols, batch in batches:
+        for values in batch:
+            m = dict(zip(cols, values, strict=True))
+            ind = (m["indicator_code"], m["unit"], m["sort_order"], m["ind_kk"], m["ind_ru"], m["ind_en"],
+                   m["unit_kk"], m["unit_ru"], m["unit_en"])
+            ip = indicator_parts.get(ind)
+            if ip is None:
+                ip = indicator_parts[ind] = (ind[0], ind[1], int(ind[2] or 0), *(x or "" for x in ind[3:]))
+            ter = (m["kato"], m["territory_level"], m["ter_kk"], m["ter_ru"], m["ter_en"])
+            tp = territory_parts.get(ter)
+            if tp is None:
+                tp = territory_parts[ter] = (str(ter[0]), ter[1] or "", *(x or "" for x in ter[2:]))
+            pid = m["period_id"]
+            p = parsed.get(pid)
+            if p is None:
+                p = parsed[pid] = parse_period(pid)
+            office = one(m["office_code"], m["office_code"])
+            value, numerator, denominator = m["value"], m["numerator"], m["denominator"]
+            if value is not None and not isinstance(value, Decimal):
+                value = Decimal(str(value))
+            if ip[1] == "percent" and numerator is not None and denominator is not None:
+                # recomputed exactly from the summed parts (half-up, one decimal): no float rounding
+                value = percent(numerator, denominator)
+            rows.setdefault(pid, []).append(Row(
+                indicator_code=ip[0], office_code=office, kato=tp[0],
+                period=p.dhis2, period_sdmx=p.sdmx, freq=p.freq, unit=ip[1],
+                sort_order=ip[2], is_root=tp[0] == roots.get(office),
+                territory_level=tp[1], value=value,
+                numerator=None if numerator is None else int(numerator),
+                denominator=None if denominator is None else int(denominator),
+                indicator_name_kk=ip[3], indicator_name_ru=ip[4], indicator_name_en=ip[5],
+                territory_name_kk=tp[2], territory_name_ru=tp[3], territory_name_en=tp[4],
+                unit_name_kk=ip[6], unit_name_ru=ip[7], unit_name_en=ip[8],
+            ))
     for pid in rows:
         rows[pid].sort(key=lambda r: (r.office_code, r.sort_order, r.indicator_code, not r.is_root, r.kato))
-
     wh.rows.update(rows)
-    wh.loaded.update(want)
 
 
 def complete_offices(wh: Warehouse, pid: str) -> list[str]:

@@ -20,6 +20,7 @@ from pcve.core.errors import ConfigError
 from pcve.core.home import Home
 from pcve.core.periods import Period, parse_period
 from pcve.core.privacy import mask
+from pcve.core.procs import release_free_memory
 from pcve.core.safe_io import atomic_write
 from pcve.core.settings import settings
 
@@ -342,6 +343,7 @@ def run(home: str | Path, progress=None, phase=None) -> dict:
         finally:
             timings[name] = round(time.perf_counter() - t0, 3)
             memory[name] = _max_rss_mib()  # this process's peak so far: the step that raised it shows
+            release_free_memory()  # what the step freed is not held through the next ones
 
     with h.writer_lock():
         summary: dict = {}

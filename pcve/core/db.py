@@ -176,6 +176,14 @@ class Connection:
         cols = [d[0] for d in self.description]
         return [dict(zip(cols, r, strict=True)) for r in self.fetchall()]
 
+    def stream(self, sql: str, params=None, size: int = 10_000):
+        """(column names, then batches of at most `size` row tuples): a large result is never all in
+        memory at once as Python objects (DuckDB hands it over chunk by chunk)."""
+        self.execute(sql, params)
+        cols = [d[0] for d in self.description]
+        while batch := self.fetchmany(size):
+            yield cols, batch
+
     def qualified_temp(self, name: str) -> str:
         raise NotImplementedError
 
@@ -210,6 +218,9 @@ class DuckDBConnection(Connection):
 
     def fetchall(self) -> list[tuple]:
         return self.raw.fetchall()
+
+    def fetchmany(self, size: int) -> list[tuple]:
+        return self.raw.fetchmany(size)
 
     def fetchone(self):
         return self.raw.fetchone()
@@ -274,6 +285,9 @@ class PostgresConnection(Connection):
 
     def fetchall(self) -> list[tuple]:
         return self._cur.fetchall()
+
+    def fetchmany(self, size: int) -> list[tuple]:
+        return self._cur.fetchmany(size)
 
     def fetchone(self):
         return self._cur.fetchone()
