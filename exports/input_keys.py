@@ -5,7 +5,7 @@ an intact revision recorded with the same key is current. Two keys are made of t
 differ only in how a period's rows enter them:
 
 - the *source key* takes each (period, office)'s rows as the digest the warehouse computes
-  (:data:`exports.warehouse_read._ROWS_DIGEST`), so deciding costs no row read at all; it depends on
+  (:data:`exports.warehouse_read._ROWS_DIGEST_DUCKDB`, ``_POSTGRES``), so deciding costs no row read at all; it depends on
   the target's text of a number, so it is kept in the home's state only, with the target in it;
 - the *input key* (``input_key`` of the ministry's manifest) digests the rows as Python reads them,
   the same on every target; it is computed only for the periods the source key could not settle.

@@ -108,7 +108,7 @@ class Settings:
     dbt_log_level_file: str = _var("PCVE_DBT_LOG_LEVEL_FILE", "info", _text, "dbt's log level for its log file",
                                    group="warehouse")
     duckdb_memory_limit: str = _var("PCVE_DUCKDB_MEMORY_LIMIT", "384MB", _text,
-                                    "DuckDB's memory limit in dbt (also read by dbt_project/profiles.yml)",
+                                    "DuckDB's memory limit in dbt (also read by dbt_project/profiles.yml) and in the extracts' reads",
                                     group="warehouse")
     # ---- intake
     parse_workers: int | None = _var("PCVE_PARSE_WORKERS", None, int, "Parser processes (default: by CPUs)",
