@@ -549,20 +549,39 @@ def _stream(base: Path, targets: list[str], profile: str, wh: _Warehouse, cache:
     plans = _source_plans(base, targets, profile, wh, cache, known)
     pending = [pid for pid in targets if plans[pid][2] is None]
     inputs = _InputKeys(wh, profile, cache[_PROGRAM], docs_url()) if pending else None
-    windows = iter([pending[i:i + EXPORT_WINDOW] for i in range(0, len(pending), EXPORT_WINDOW)])
-    rendered: dict = {}
+    windows = [pending[i:i + EXPORT_WINDOW] for i in range(0, len(pending), EXPORT_WINDOW)]
+    window_of = {pid: i for i, window in enumerate(windows) for pid in window}
+    current, results = None, iter(())
     for pid in targets:
-        if plans[pid][2] is not None:
+        w = window_of.get(pid)
+        if w is not None and w != current:
+            _finish(results)
+            # the step runs with the cyclic GC paused (see write_extracts): the XLSX writer's cycles
+            # go here; the youngest generation holds what was made since the last window, only that
+            gc.collect(0)
+            current, results = w, _render_window(base, windows[w], profile, wh, cache, known, inputs, plans)
+        if plans[pid][2] is not None:  # settled by its source key, or by its input key in its window
             yield pid, plans[pid], None
             continue
-        if pid not in rendered:
-            window = next(windows)  # pending keeps the targets' order: the next window starts here
-            rendered = _render_window(base, window, profile, wh, cache, known, inputs, plans)
-        yield pid, plans[pid], rendered.pop(pid)
+        # rendered as it is consumed (each published before the next is taken: not a window of files
+        # in memory at once)
+        done, result = next(results)
+        assert done == pid, (done, pid)
+        yield pid, plans[pid], result
+    _finish(results)
+    gc.collect(0)
+
+
+def _finish(results) -> None:
+    """End a window's rendering: its workers exit now, not when the iterator is collected."""
+    left = next(results, None)
+    assert left is None, f"rendered but not published: {left[0]}"
 
 
 def _render_window(base: Path, window: list[str], profile: str, wh: _Warehouse, cache: dict, known: dict,
-                   inputs, plans: dict) -> dict:
+                   inputs, plans: dict):
+    """Read the window's rows (dropping those no longer needed), decide each period by its input key
+    (`plans` updated), and return an iterator of (period, rendered) for those left to render."""
     needed = {p for pid in window for p in row_periods(pid, profile)}
     _keep_rows(wh, cache, inputs, needed)
     load_rows(wh, needed)
@@ -571,12 +590,7 @@ def _render_window(base: Path, window: list[str], profile: str, wh: _Warehouse, 
         fast = None if cache.get(_PROVISIONAL) else _plan_by_inputs(base, pid, key, known)
         plans[pid] = (key, plans[pid][1], fast)
     todo = [pid for pid in window if plans[pid][2] is None]
-    out = dict.fromkeys(window)
-    out.update(zip(todo, _render(wh, todo, profile, cache, _build), strict=True))
-    # the step runs with the cyclic GC paused (see write_extracts): the XLSX writer's cycles go here;
-    # the youngest generation holds everything made since the last window, and only that is scanned
-    gc.collect(0)
-    return out
+    return zip(todo, _render(wh, todo, profile, cache, _build), strict=True)
 
 
 def _write_periods(base: Path, targets: list[str], profile: str, wh: _Warehouse, cache: dict,

@@ -7,7 +7,8 @@ from pcve.core.faults import enabled as faults_enabled
 from pcve.core.procs import can_fork, usable_cpus
 from pcve.core.settings import settings
 
-RENDER_POOL_MIN_PERIODS = 4  # fewer: rendering in this process costs less than starting workers
+RENDER_POOL_MIN_PERIODS = 4  # fewer: rendering in this process costs less than starting workers...
+RENDER_POOL_MIN_ROWS = 20_000  # ...unless they are this large (~1 s a period at 20 offices, ~6 s at 200)
 
 _RENDER_STATE: tuple | None = None  # (warehouse, profile, cache, build) for forked render workers
 
@@ -23,7 +24,8 @@ def render(wh: Warehouse, pids: list[str], profile: str, cache: dict, build):
 
 
     workers = settings().render_workers or workers_within_budget(usable_cpus())
-    if len(pids) < RENDER_POOL_MIN_PERIODS or workers < 2 or faults_enabled() or not can_fork():
+    large = len(pids) >= 2 and sum(len(wh.rows.get(pid, ())) for pid in pids) >= RENDER_POOL_MIN_ROWS
+    if (len(pids) < RENDER_POOL_MIN_PERIODS and not large) or workers < 2 or faults_enabled() or not can_fork():
         for pid in pids:
             yield _render_one(wh, pid, profile, cache, build)
         return
