@@ -87,6 +87,10 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
             command = ["build", "--no-write-json"]  # nothing reads run_results/manifest.json of a build
             if select:
                 command += ["--select", *select]
+            else:
+                # a full build makes the incremental models (mart_indicator_values, by office) anew:
+                # their code, the configuration or the as-of date may have changed (snapshots keep history)
+                command += ["--full-refresh"]
             if unit_tests_current:
                 command += ["--exclude-resource-type", "unit_test"]
             res = dbt_runner._invoke(h, command, day)

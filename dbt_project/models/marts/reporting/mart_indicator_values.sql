@@ -7,12 +7,38 @@
 -- * rows exist for every territory of the office (0 where no row matches) but only for periods
 --   in which the office reported the indicator's form(s); a percentage needs both.
 -- Config-driven: terms come from stg_config__indicator_terms, territories from stg_config__territories.
-with amounts as (
+-- Incremental by office (macros/incremental_by_office.sql): a build with new data recomputes only the
+-- offices whose inputs changed; one new workbook no longer rebuilds every office's history.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+) }}
+
+with office_inputs as (
+    {{ pcve.indicator_inputs_by_office() }}
+),
+
+{% if is_incremental() -%}
+-- the offices the pre-hook left without rows: new, or their inputs changed
+todo as (
+    select office_code from office_inputs
+    where office_code not in (select built.office_code from {{ this }} as built)
+),
+{%- endif %}
+
+amounts as (
     select * from {{ ref('int_indicator_term_amounts') }}
+    {% if is_incremental() -%}
+        where office_code in (select todo.office_code from todo)
+    {%- endif %}
 ),
 
 reported as (
     select * from {{ ref('int_office_form_periods') }}
+    {% if is_incremental() -%}
+        where office_code in (select todo.office_code from todo)
+    {%- endif %}
 ),
 
 indicators as (
@@ -193,12 +219,15 @@ final as (
         case when indicators.unit <> 'percent' then cast(combined.numerator as bigint) end as count_value,
         -- the DHIS2 and SDMX forms of period_id, which the extracts write
         periods.dhis2_period_id,
-        periods.sdmx_period_id
+        periods.sdmx_period_id,
+        office_inputs.inputs_digest
     from combined
     inner join indicators
         on combined.indicator_code = indicators.indicator_code
     left join periods
         on combined.period_id = periods.period_id
+    left join office_inputs
+        on combined.office_code = office_inputs.office_code
 )
 
 select * from final

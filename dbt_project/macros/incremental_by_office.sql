@@ -1,0 +1,82 @@
+{#- Building a mart incrementally, office by office: each row carries its office's inputs_digest (an
+    order-independent digest of every input row of that office, and of the configuration all offices
+    read); a build deletes the rows of the offices whose digest changed (the pre-hook) and computes
+    only the offices it then lacks. A build with --full-refresh (pcve's full builds) makes it all. -#}
+
+{#- A digest of one row of `alias` (a relation alias): the same inputs, the same digest. -#}
+{% macro row_digest(alias) -%}
+    {{ return(adapter.dispatch('row_digest', 'pcve')(alias)) }}
+{%- endmacro %}
+
+{% macro default__row_digest(alias) -%}
+    md5(cast({{ alias }} as text))
+{%- endmacro %}
+
+{% macro duckdb__row_digest(alias) -%}
+    hash({{ alias }})
+{%- endmacro %}
+
+{#- An order-independent aggregate of row digests, as text. -#}
+{% macro digest_sum(expr) -%}
+    {{ return(adapter.dispatch('digest_sum', 'pcve')(expr)) }}
+{%- endmacro %}
+
+{% macro default__digest_sum(expr) -%}
+    md5(string_agg({{ expr }}, '' order by {{ expr }}))
+{%- endmacro %}
+
+{% macro duckdb__digest_sum(expr) -%}
+    cast(count(*) as varchar) || ':' || cast(sum({{ expr }}) as varchar)
+{%- endmacro %}
+
+{#- office_code, inputs_digest: what mart_indicator_values reads, office by office. -#}
+{% macro indicator_inputs_by_office() -%}
+    select
+        parts.office_code,
+        {{ pcve.digest_sum('parts.h') }} as inputs_digest
+    from (
+        select amounts.office_code, {{ pcve.row_digest('amounts') }} as h
+        from {{ ref('int_indicator_term_amounts') }} as amounts
+        union all
+        select reported.office_code, {{ pcve.row_digest('reported') }} as h
+        from {{ ref('int_office_form_periods') }} as reported
+        union all
+        select territories.office_code, {{ pcve.row_digest('territories') }} as h
+        from {{ ref('stg_config__territories') }} as territories
+        union all
+        select offices.office_code, {{ pcve.row_digest('offices') }} as h
+        from {{ ref('stg_config__offices') }} as offices
+        union all
+        -- the configuration every office's rows are made with
+        select offices.office_code, shared.h
+        from {{ ref('stg_config__offices') }} as offices
+        cross join (
+            select {{ pcve.row_digest('indicators') }} as h
+            from {{ ref('stg_config__indicators') }} as indicators
+            union all
+            select {{ pcve.row_digest('terms') }} as h
+            from {{ ref('stg_config__indicator_terms') }} as terms
+            union all
+            select {{ pcve.row_digest('periods') }} as h
+            from {{ ref('stg_config__periods') }} as periods
+        ) as shared
+    ) as parts
+    group by parts.office_code
+{%- endmacro %}
+
+{#- Pre-hook of mart_indicator_values: drop the rows of every office whose inputs changed (or that has
+    none any more); the model then computes the offices missing from it. -#}
+{% macro delete_changed_offices() -%}
+    {%- if is_incremental() %}
+        delete from {{ this }}
+        where office_code not in (
+            select current_inputs.office_code
+            from ({{ pcve.indicator_inputs_by_office() }}) as current_inputs
+            inner join (select distinct office_code, inputs_digest from {{ this }}) as built
+                on current_inputs.office_code = built.office_code
+                and current_inputs.inputs_digest = built.inputs_digest
+        )
+    {%- else %}
+        select 1
+    {%- endif %}
+{%- endmacro %}
