@@ -35,18 +35,14 @@
         parts.office_code,
         {{ pcve.digest_sum('parts.h') }} as inputs_digest
     from (
-        select amounts.office_code, {{ pcve.row_digest('amounts') }} as h
-        from {{ ref('int_indicator_term_amounts') }} as amounts
+        {%- for alias, model in [('amounts', 'int_indicator_term_amounts'),
+                                 ('reported', 'int_office_form_periods'),
+                                 ('territories', 'stg_config__territories'),
+                                 ('offices', 'stg_config__offices')] %}
+        select {{ alias }}.office_code, {{ pcve.row_digest(alias) }} as h
+        from {{ ref(model) }} as {{ alias }}
         union all
-        select reported.office_code, {{ pcve.row_digest('reported') }} as h
-        from {{ ref('int_office_form_periods') }} as reported
-        union all
-        select territories.office_code, {{ pcve.row_digest('territories') }} as h
-        from {{ ref('stg_config__territories') }} as territories
-        union all
-        select offices.office_code, {{ pcve.row_digest('offices') }} as h
-        from {{ ref('stg_config__offices') }} as offices
-        union all
+        {%- endfor %}
         -- the configuration every office's rows are made with
         select offices.office_code, shared.h
         from {{ ref('stg_config__offices') }} as offices
