@@ -85,7 +85,7 @@ def _norm(v):
 def _tables(home: Path) -> dict[str, list[tuple]]:
     out = {}
     with db.connect(home, read_only=True) as con:
-        for schema in ("raw", "main"):
+        for schema in ("raw", "intermediate", "main"):
             names = [r[0] for r in con.execute(
                 "select table_name from information_schema.tables where table_schema = ? "
                 "and table_type = 'BASE TABLE'", [schema]).fetchall()]
@@ -167,7 +167,44 @@ def test_incremental_runs_end_as_the_cold_run(tmp_path_factory, demo_inbox, cold
     _assert_same_extracts(cold, home)
     tables = _tables(cold)
     assert tables["raw.submissions"] and tables["main.mart_indicator_values"]
+    assert tables["intermediate.int_form_measures"]
     assert _tables(home) == tables
+
+
+@pytest.mark.e2e
+def test_a_data_only_build_after_voids_equals_a_full_build(tmp_path_factory, cold):
+    """Voiding the latest submission of periods that had an earlier one makes the earlier current again:
+    the incremental models (by form and submission, by office) must drop the voided rows and bring the
+    earlier ones back, exactly as a full build of the same raw layer does."""
+    from ingest.ledger import LedgerState
+    from pcve.app import pipeline
+    from pcve.app.intake import void
+    from pcve.app.warehouse.build import build
+
+    mp = pytest.MonkeyPatch()
+    mp.delenv(db.ENV, raising=False)
+    try:
+        home = tmp_path_factory.mktemp("voids") / "home"
+        shutil.copytree(cold, home, symlinks=True)
+        state = LedgerState.load(Home.at(home).ledger)
+        accepted = sorted((s for s in state.submissions.values() if s.status == "accepted"), key=lambda s: s.seq)
+        by_period: dict = {}
+        for s in accepted:
+            by_period.setdefault((s.office, s.period), []).append(s)
+        again = [subs[-1] for subs in by_period.values() if len(subs) > 1]
+        assert again, "the demo has periods sent twice and accepted twice"
+        alone = next(subs[0] for subs in by_period.values() if len(subs) == 1)  # its period empties
+        for s in [*again, alone]:
+            void(home, s.submission_id, reason="test")
+        summary = pipeline.run(home)
+        assert summary["warehouse"]["built"] and not summary["warehouse"]["selection"].startswith("all")
+        incremental = _tables(home)
+        assert not any(r for r in incremental["intermediate.int_form_measures"]
+                       if r[2] in {s.submission_id for s in [*again, alone]})
+        assert build(home, force=True)["built"]  # --full-refresh: every model made anew
+        assert _tables(home) == incremental
+    finally:
+        mp.undo()
 
 
 def test_batches_keep_every_file_once_and_in_order():

@@ -20,24 +20,19 @@ with office_inputs as (
 ),
 
 {% if is_incremental() -%}
--- the offices the pre-hook left without rows: new, or their inputs changed
-todo as (
-    select office_code from office_inputs
-    where office_code not in (select built.office_code from {{ this }} as built)
-),
+{%- set todo = pcve.offices_to_build() %}
 {%- endif %}
-
 amounts as (
     select * from {{ ref('int_indicator_term_amounts') }}
     {% if is_incremental() -%}
-        where office_code in (select todo.office_code from todo)
+        where office_code in {{ todo }}
     {%- endif %}
 ),
 
 reported as (
     select * from {{ ref('int_office_form_periods') }}
     {% if is_incremental() -%}
-        where office_code in (select todo.office_code from todo)
+        where office_code in {{ todo }}
     {%- endif %}
 ),
 
