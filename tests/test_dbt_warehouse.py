@@ -399,16 +399,24 @@ def test_build_skipped_when_nothing_changed(built_home):
     assert _fingerprint(home, AS_OF)[0] != _fingerprint(home, date(2025, 5, 21))[0]
 
 
-def test_failing_build_names_the_failing_nodes(tmp_path):
-    """A row on a territory that is not the office's fails the relationships test: build raises."""
+@pytest.mark.parametrize("prepared", [False, True], ids=["in-process", "prepared-process"])
+def test_failing_build_names_the_failing_nodes(tmp_path, prepared):
+    """A row on a territory that is not the office's fails the relationships test: build raises, with
+    the same message whether dbt runs in this process or in the process `pcve run` prepares."""
+    from pcve.app.warehouse import dbt_prepared
+
     home = Home.at(tmp_path / "bad").ensure()
     make_raw_layer(home.warehouse)
     con = duckdb.connect(str(home.warehouse))
     con.execute("insert into raw.outreach values ('S000005', 'outreach', 99, '999999999', '2025-02-01', "
                 "'islamic', 1, 1, 1)")
     con.close()
+    child = dbt_prepared.start(home.root, as_of=AS_OF) if prepared else None
+    assert (child is not None) == prepared
     with pytest.raises(WarehouseBuildError) as err:
-        build(home.root, as_of=AS_OF)
+        build(home.root, as_of=AS_OF, prepared=child)
+    if child is not None:
+        assert child.answered and child.proc.returncode == 0  # it ran the build, answered and ended
     # the relationships of a model are one relationships_columns node, named after the model and its
     # foreign keys; its failing rows (in the message) name the column, the orphan value and the parent
     assert any(f.startswith("relationships_stg_submissions__outreach__kato (test: fail)") for f in err.value.failed), \

@@ -162,6 +162,8 @@ def test_incremental_runs_end_as_the_cold_run(tmp_path_factory, demo_inbox, cold
             if not batch:  # nothing new: neither dbt nor the extracts do anything
                 assert not summary["warehouse"].get("built")
                 assert "exports" not in summary["timings"]
+            else:  # dbt parsed the project in a second process while the files were read
+                assert summary["warehouse"]["dbt_process"] == "prepared"
     finally:
         mp.undo()
     _assert_same_extracts(cold, home)

@@ -11,6 +11,7 @@ Lazy for start-up speed only: no cycle needs them (.importlinter, acyclic).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -190,11 +191,12 @@ def intake(home: str | Path, only_offices: list[str] | None = None, progress=Non
     return _intake(home, only_offices=only_offices, progress=progress, phase=phase)
 
 
-def build_warehouse(home: str | Path, force: bool = False) -> dict:
-    """`dbt build` on the warehouse, skipped when neither the raw layer nor the project changed."""
+def build_warehouse(home: str | Path, force: bool = False, prepared=None) -> dict:
+    """`dbt build` on the warehouse, skipped when neither the raw layer nor the project changed
+    (`prepared`: a dbt process that has parsed the project, pcve.app.warehouse.dbt_prepared)."""
     from pcve.app.warehouse import build, docs
 
-    result = build(home, force=force)
+    result = build(home, force=force, prepared=prepared)
     # a run killed while writing the docs leaves none: the next run writes them even if the build is skipped
     if result.get("built") or not (Home.at(home).docs / "dbt" / "index.html").exists():
         # The analysts' documentation follows every real build (it reads the catalog of the new tables).
@@ -330,11 +332,20 @@ def run(home: str | Path, progress=None, phase=None) -> dict:
     import time
 
     from pcve.app.rebuild import check_warehouse, discard_undecided, rebuild_raw, stamp_warehouse
+    from pcve.app.warehouse import dbt_prepared
 
     h = Home.at(home).ensure()
     timings: dict[str, float] = {}
 
     memory: dict[str, int] = {}
+    prepared = None
+
+    def on_phase(name, total=None):
+        # new files: dbt is imported and the project parsed in a second process while they are read
+        nonlocal prepared
+        if name == "intake" and total and prepared is None:
+            prepared = dbt_prepared.start(h.root)
+        phase(name, total)
 
     def timed(name, fn, *a, **kw):
         t0 = time.perf_counter()
@@ -345,7 +356,8 @@ def run(home: str | Path, progress=None, phase=None) -> dict:
             memory[name] = _max_rss_mib()  # this process's peak so far: the step that raised it shows
             release_free_memory()  # what the step freed is not held through the next ones
 
-    with h.writer_lock():
+    with h.writer_lock(), contextlib.ExitStack() as stack:
+        stack.callback(lambda: prepared and prepared.close())  # never left running, whatever happens
         summary: dict = {}
         # a run killed between a warehouse commit and its ledger decision: undo, intake redoes it
         if undone := discard_undecided(h.root):
@@ -355,10 +367,11 @@ def run(home: str | Path, progress=None, phase=None) -> dict:
             # The warehouse is derived: rebuild it from the archive and the ledger, then go on.
             log.warning("%s: rebuilding the warehouse from the archive and the ledger", problem)
             summary["rebuilt"] = {"reason": problem, **timed("rebuild", rebuild_raw, h.root)}
-        summary["intake"] = timed("intake", intake, h.root, progress=progress, phase=phase)
+        summary["intake"] = timed("intake", intake, h.root, progress=progress, phase=on_phase)
         # after a rebuild every dbt object is made again (on PostgreSQL the old raw schema was renamed aside)
         phase("warehouse build", None)
-        summary["warehouse"] = timed("dbt_build", build_warehouse, h.root, force="rebuilt" in summary)
+        summary["warehouse"] = timed("dbt_build", build_warehouse, h.root, force="rebuilt" in summary,
+                                     prepared=prepared)
         phase("publish", None)
         summary["published"] = timed("publish", publish, h.root)  # no-op when already current
         phase("extracts", None)

@@ -107,6 +107,9 @@ class Settings:
     dbt_threads: str = _var("PCVE_DBT_THREADS", "4", _text, "dbt threads on PostgreSQL (DuckDB: 1)", group="warehouse")
     dbt_log_level_file: str = _var("PCVE_DBT_LOG_LEVEL_FILE", "info", _text, "dbt's log level for its log file",
                                    group="warehouse")
+    dbt_prepare: bool = _var("PCVE_DBT_PREPARE", True, _flag,
+                             "`pcve run`: a second process imports dbt and parses the project while the intake runs",
+                             group="warehouse")
     duckdb_memory_limit: str = _var("PCVE_DUCKDB_MEMORY_LIMIT", "384MB", _text,
                                     "DuckDB's memory limit in dbt (also read by dbt_project/profiles.yml) and in the extracts' reads",
                                     group="warehouse")

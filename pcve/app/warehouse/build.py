@@ -8,7 +8,7 @@ import time
 from datetime import date, datetime
 
 from ingest.warehouse_init import init_warehouse
-from pcve.app.warehouse import dbt_runner
+from pcve.app.warehouse import dbt_prepared, dbt_runner
 from pcve.app.warehouse.dbt_runner import _code_key, _summarise
 from pcve.app.warehouse.state import (
     _BUILD_STATE,
@@ -40,7 +40,8 @@ def _ensure_raw_layer(h: Home) -> None:
         con.close()
 
 
-def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None = None) -> dict:
+def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None = None,
+          prepared: dbt_prepared.Prepared | None = None) -> dict:
     """`dbt build` on the home's warehouse (models, snapshot, data tests, unit tests).
 
     Skipped (`{"built": False, "reason": ...}`) when the raw layer, the dbt project and the as-of date
@@ -58,6 +59,9 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
     dimensions and the snapshot come from the configuration alone and stay as they were. Any other
     change, `force`, or a failed or interrupted last build, builds and tests everything. The summary's
     `selection` says which it was and why.
+
+    `prepared` (pcve.app.warehouse.dbt_prepared, started by `pcve run` during the intake) runs the
+    build on a project it has already parsed; without it, or if it cannot, dbt runs in this process.
     """
     h = Home.at(home).ensure()
     day = _as_of(as_of)
@@ -93,8 +97,13 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
                 command += ["--full-refresh"]
             if unit_tests_current:
                 command += ["--exclude-resource-type", "unit_test"]
-            res = dbt_runner._invoke(h, command, day)
-            summary = _summarise(res, "build", h)
+            summary = prepared.run(command) if prepared is not None and prepared.as_of == day else None
+            if summary is None:
+                res = dbt_runner._invoke(h, command, day)
+                summary = _summarise(res, "build", h)
+                summary["dbt_process"] = "this"
+            else:
+                summary["dbt_process"] = "prepared"  # parsed during the intake
         except BaseException as exc:
             # dbt build replaces each model before testing it, so a failed build leaves the
             # warehouse half-rebuilt: remember that, so nothing publishes it and the next call builds.

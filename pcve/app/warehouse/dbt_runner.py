@@ -93,8 +93,9 @@ def _dbt_args(h: Home, command: list[str], as_of: date) -> list[str]:
     ]
 
 
-def _invoke(h: Home, command: list[str], as_of: date):
-    """Run one dbt command in-process on the home's warehouse; returns the dbtRunnerResult."""
+def _invoke(h: Home, command: list[str], as_of: date, manifest=None):
+    """Run one dbt command in-process on the home's warehouse (on `manifest`, a parsed project, if
+    given: no parse); returns the dbtRunnerResult."""
     from dbt.cli.main import dbtRunner
 
     args = _dbt_args(h, command, as_of)
@@ -104,7 +105,7 @@ def _invoke(h: Home, command: list[str], as_of: date):
         os.environ.update(env)
         try:
             callbacks = [_dbt_checkpoint] if faults_enabled() else []
-            return dbtRunner(callbacks=callbacks).invoke(args)
+            return dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
         finally:
             _release_duckdb()
             for k, v in previous.items():
