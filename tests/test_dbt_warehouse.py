@@ -461,9 +461,9 @@ def test_new_data_alone_builds_only_what_depends_on_it(built_home, tmp_path):
     s = build(home.root, as_of=AS_OF)
     assert s["built"] is True and "data-only change" in s["selection"], s["selection"]
     assert "source:raw.outreach+" in s["selection"] and "source:raw.cfg_" not in s["selection"]
-    # not rebuilt: the 9 dimensions, the 6 configuration staging views and the staging views of the raw
-    # tables the workbook did not touch (4 other forms, issues, validation results)
-    assert s["snapshots"] == 0 and s["models"] == 41 - 9 - 6 - 6
+    # rebuilt: the tables downstream of the raw tables, int_form_measures, int_form_codes, 5 facts, 2 marts;
+    # not: the 9 dimensions and every view (a view is its SQL: the same project leaves it in place)
+    assert s["snapshots"] == 0 and s["models"] == 2 + 5 + 2
     assert 0 < s["data_tests"] < built_home[1]["data_tests"]
     assert q(home, "select count(*) from main.dim_office") == dims_before
     assert value(home, "OUT_PLAN_PCT", ALMALY, "2025-04") == (9, 10, Decimal("90.0"))
@@ -471,9 +471,14 @@ def test_new_data_alone_builds_only_what_depends_on_it(built_home, tmp_path):
                    "where office_code = 'almaty' and period_id = '2025-04'") == [(True,)]
     assert build(home.root, as_of=AS_OF)["built"] is False
 
-    # a broken reference arriving with new data: the fact's relationships test runs and fails
+    # a broken reference arriving with new data (April again, corrected): the fact's relationships test
+    # runs and fails
     con = duckdb.connect(str(home.warehouse))
-    con.execute("update raw.outreach set direction = 'astrology' where submission_id = 'S000011'")
+    con.execute("insert into raw.submissions select * replace ('S000012' as submission_id, 12 as seq) "
+                "from raw.submissions where submission_id = 'S000011'")
+    for table, change in (("submission_forms", ""), ("outreach", ", 'astrology' as direction")):
+        con.execute(f"insert into raw.{table} select * replace ('S000012' as submission_id{change}) "
+                    f"from raw.{table} where submission_id = 'S000011'")
     con.close()
     with pytest.raises(WarehouseBuildError) as err:
         build(home.root, as_of=AS_OF)
@@ -483,7 +488,7 @@ def test_new_data_alone_builds_only_what_depends_on_it(built_home, tmp_path):
         str(err.value)
     # the data fixed again: the last build failed, so this one builds (and tests) everything
     con = duckdb.connect(str(home.warehouse))
-    con.execute("update raw.outreach set direction = 'islamic' where submission_id = 'S000011'")
+    con.execute("update raw.outreach set direction = 'islamic' where submission_id = 'S000012'")
     con.close()
     s = build(home.root, as_of=AS_OF)
     assert s["selection"] == "all (full build: the last build failed or was interrupted)"

@@ -90,7 +90,8 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
                 con.analyze("raw")  # PostgreSQL: planner statistics for the new rows (a no-op on DuckDB)
             command = ["build", "--no-write-json"]  # nothing reads run_results/manifest.json of a build
             if select:
-                command += ["--select", *select]
+                # a view is its SQL alone: the same project (a data-only change) leaves each in place
+                command += ["--select", *select, "--exclude", "config.materialized:view"]
             else:
                 # a full build makes the incremental models (mart_indicator_values, by office) anew:
                 # their code, the configuration or the as-of date may have changed (snapshots keep history)

@@ -1,6 +1,17 @@
 -- Prevention events: one row per event (or competition/league) of the current submissions.
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+-- Incremental by submission (macros/incremental_by_submission.sql): a build adds the rows of the events
+-- submissions that became current; the pre-hook drops those of the ones that no longer are.
+-- depends_on: {{ ref('int_submission_forms_current') }}
+{%- if is_incremental() %}
+{%- set todo = pcve.form_submissions_to_build('events') %}
+{%- endif %}
+
 with events as (
     select * from {{ ref('int_events_current') }}
+    {% if is_incremental() -%}
+        where {{ todo.get('events', 'false') }}
+    {%- endif %}
 ),
 
 periods as (

@@ -1,6 +1,17 @@
 -- Individual conversations: one row per current outreach row (month × territory × direction).
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+-- Incremental by submission (macros/incremental_by_submission.sql): a build adds the rows of the outreach
+-- submissions that became current; the pre-hook drops those of the ones that no longer are.
+-- depends_on: {{ ref('int_submission_forms_current') }}
+{%- if is_incremental() %}
+{%- set todo = pcve.form_submissions_to_build('outreach') %}
+{%- endif %}
+
 with outreach as (
     select * from {{ ref('int_outreach_current') }}
+    {% if is_incremental() -%}
+        where {{ todo.get('outreach', 'false') }}
+    {%- endif %}
 ),
 
 periods as (
