@@ -330,6 +330,8 @@ def _incremental_runs(name: str, ds: dict, home: Path, run_cmd: list[str], env: 
 #: The pipeline's steps as py-spy shows them (function and file of each step's frame).
 PROFILE_STEPS = {"intake": "intake (pcve/app/pipeline.py", "dbt_build": "build_warehouse (pcve/app/pipeline.py",
                  "publish": "publish (pcve/app/pipeline.py", "exports": "export (pcve/app/pipeline.py"}
+#: The second process in which dbt is imported, the project parsed (during the intake) and the build run.
+PROFILE_DBT_PROCESS = "_child (pcve/app/warehouse/dbt_prepared.py"
 
 
 def profile_run(cmd: list[str], env: dict, where: Path, rate: int = 100) -> dict:
@@ -339,8 +341,9 @@ def profile_run(cmd: list[str], env: dict, where: Path, rate: int = 100) -> dict
     if not spy:
         raise RuntimeError("py-spy not found (it is in the dev group: uv sync)")
     raw = where.with_name(where.name + ".pyspy.txt")
-    measure([spy, "record", "-r", str(rate), "--format", "raw", "--nonblocking", "-o", str(raw), "--", *cmd],
-            env, "py-spy record")
+    # --subprocesses: the dbt process and the workers too (the main process waits on them, idle)
+    measure([spy, "record", "-r", str(rate), "--format", "raw", "--nonblocking", "--subprocesses", "-o", str(raw),
+             "--", *cmd], env, "py-spy record")
     stacks = []
     for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, n = line.rpartition(" ")
@@ -352,13 +355,14 @@ def profile_run(cmd: list[str], env: dict, where: Path, rate: int = 100) -> dict
     def share(pred) -> float:
         return sum(n for frames, n in stacks if pred(frames)) / total
 
-    def top(within: str | None, k: int = 10) -> list[tuple[str, float]]:
+    def top(within: str | tuple | None, k: int = 10) -> list[tuple[str, float]]:
         """Heaviest functions (inclusive) under `within`, leaving out the frames that merely enclose it
         (as heavy as the whole scope) and the import machinery."""
         counts: dict[str, int] = {}
         scope = 0
         for frames, n in stacks:
-            if within is not None and not any(within in f for f in frames):
+            markers = (within,) if isinstance(within, str) else within
+            if within is not None and not any(m in f for f in frames for m in markers):
                 continue
             scope += n
             for f in set(frames):
@@ -376,13 +380,14 @@ def profile_run(cmd: list[str], env: dict, where: Path, rate: int = 100) -> dict
             counts[frames[-1]] = counts.get(frames[-1], 0) + n
         return sorted(((f, c / total) for f, c in counts.items()), key=lambda kv: -kv[1])[:k]
 
-    dbt = PROFILE_STEPS["dbt_build"]
-    in_dbt = share(lambda fs: any(dbt in f for f in fs))
+    dbt = (PROFILE_STEPS["dbt_build"], PROFILE_DBT_PROCESS)
+    in_dbt = share(lambda fs: any(m in f for f in fs for m in dbt))
     # dbt runs its nodes in threads of its own, whose stacks do not show the step's frame
     nodes = share(lambda fs: any("call_runner (dbt/" in f for f in fs))
-    dbt_imports = share(lambda fs: any(dbt in f for f in fs) and any(f.startswith("_find_and_load") for f in fs))
+    dbt_imports = share(lambda fs: any(m in f for f in fs for m in dbt)
+                        and any(f.startswith("_find_and_load") for f in fs))
     steps = {k: share(lambda fs, m=m: any(m in f for f in fs)) for k, m in PROFILE_STEPS.items()}
-    steps["dbt_build"] += nodes
+    steps["dbt_build"] = in_dbt + nodes  # the dbt process's parse overlaps the intake
     return {"samples": total, "rate": rate, "steps": steps,
             "imports": share(lambda fs: any(f.startswith("_find_and_load") for f in fs)),
             "dbt_parts": {"running the selected nodes (models, tests; dbt's threads)": nodes,
@@ -411,6 +416,7 @@ def _run_figures(m: dict) -> dict:
             "timings": s.get("timings", {}), "peak_steps": s.get("peak_rss_mib", {}),
             "intake_timings": intake.get("timings", {}), "files": intake.get("files"),
             "dbt_built": bool(wh.get("built")), "dbt_reason": wh.get("reason"),
+            "warehouse": {k: wh.get(k) for k in ("models", "data_tests", "dbt_process") if k in wh},
             "accepted": sum(len(o.get("accepted", [])) for o in intake.get("offices", {}).values()),
             "rejected": sum(len(o.get("rejected", [])) for o in intake.get("offices", {}).values())}
 
@@ -964,9 +970,11 @@ def _profile_section(w, base: dict) -> None:
         w("")
         return
     w(f"The base size's incremental run (1 new workbook) once more, on a copy of the home taken before it, "
-      f"under `py-spy record -r {pr['rate']}` (samples of the main process's busy threads: "
-      f"{pr['samples']:,} in all; shares of those samples, a function's share inclusive of what it calls; "
-      "dbt's node threads run beside its main thread, so the shares can add up to more than the run).")
+      f"under `py-spy record -r {pr['rate']} --subprocesses` (samples of the busy threads of the run's "
+      f"processes, `pcve run`, its dbt process and its workers: {pr['samples']:,} in all; shares of those "
+      "samples, a function's share inclusive of what it calls; dbt's node threads run beside its main thread "
+      "and the dbt process parses the project while the intake runs, so the shares can add up to more than "
+      "the run).")
     w("")
     w("| part | share of the run |")
     w("| --- | --- |")
@@ -1064,17 +1072,23 @@ def _cause(target: str, res: dict) -> str:
                         f"{k} {_pct(v)}" for k, v in parts.items()) + f") and {_pct(pr['steps'].get('intake'))} in "
                     f"the intake step (module imports {_pct(pr.get('imports'))} of the whole run, GX's above all); "
                     f"the extracts {_pct(pr['steps'].get('exports'))}.")
+        wh = base.get("incremental", {}).get("warehouse") or {}  # absent in results of older runs
+        nodes = (f"{wh.get('models')} models and {wh.get('data_tests')} data tests"
+                 if wh.get("models") is not None else "the selected nodes")
         return (f"The floor is what one new workbook costs before any of its own work: the intake step "
                 f"({_fmt_s(inc.get('intake'))}: the interpreter, then the GX context, whose import of ~2,000 modules "
-                f"is ~4-5 s however few files are validated) and the dbt build of the nodes downstream of the "
-                f"changed raw tables ({_fmt_s(inc.get('dbt_build'))}: dbt's start-up and project parse, then each "
-                f"model and test node costs 25-60 ms of Python however small its query; in this workload one new workbook changes "
-                f"seven raw tables, so `--select source:raw.<table>+` is every fact and mart). Those two alone are "
-                f"{_fmt_s(floor)}" + (f", {floor / cold:.0%} of the cold run" if cold else "") + "; the publish "
-                f"copy ({_fmt_s(inc.get('publish'))}) and the extracts ({_fmt_s(inc.get('exports'))}) come on top. "
-                + exports_why + prof + " Lowering the floor means changing the dbt project (incremental models "
-                "keyed by submission, fewer nodes) or keeping GX and dbt loaded between runs (a resident worker), "
-                "not the Python around them; the cold run is short for the same reason the ratio is high.")
+                f"is ~3-5 s however few files are validated; dbt is imported and the project parsed meanwhile "
+                f"in a second process) and the dbt build of the nodes downstream of the changed raw tables "
+                f"({_fmt_s(inc.get('dbt_build'))}: {nodes}; the heavy models are incremental (int_form_measures "
+                f"and the form facts by submission, mart_indicator_values by office) and views are left in place, "
+                f"but each model and test node still costs 25-60 ms of dbt's Python however small its query, and "
+                f"one new workbook changes seven raw tables, so every data test downstream of them runs). Those "
+                f"two alone are {_fmt_s(floor)}" + (f", {floor / cold:.0%} of the cold run" if cold else "")
+                + f"; the publish copy ({_fmt_s(inc.get('publish'))}) and the extracts ({_fmt_s(inc.get('exports'))}: "
+                "a period's extract holds every office, so one workbook re-renders its month, quarter and year "
+                "for all of them) come on top. " + exports_why + prof + " Lowering the floor further means fewer "
+                "dbt nodes (tests folded per model, or run only on the changed offices' rows) or keeping GX and dbt "
+                "loaded between runs (a resident worker), not the Python around them.")
     if target.startswith("no-op"):
         noop = base.get("noop", {})
         return ("The no-op run did no dbt build " + ("" if not noop.get("dbt_built") else "(but it did) ")
@@ -1098,10 +1112,13 @@ def _memory_cause(target: str, res: dict) -> str:
     s = res["large"] if "--large" in target else big if big and "rows/sheet)" in target else res["scales"]["base"]
     steps = {k: s[k].get("peak_steps") or {} for k in ("cold", "incremental") if k in s}
     where = "; ".join(f"{k}: " + ", ".join(f"{st} {v} MiB" for st, v in p.items()) for k, p in steps.items())
-    return ("The run is one process: the GX import (~250 MiB, only when a file is validated) and dbt with its "
-            "DuckDB queries in the same interpreter set the peak of an incremental run, not the data it reads "
-            "(the extracts read the rows of the periods they render only). Peak RSS of the main process as "
-            f"each step ended (MiB, cumulative): {where or 'n/a'}.")
+    return ("An incremental run's peak is set by what it loads, not the data it reads: the GX import (~250 MiB, "
+            "only when a file is validated) in the main process, beside it the second process in which dbt is "
+            "imported, the project parsed and the build run (~200-300 MiB with DuckDB's buffers); the extracts "
+            "read the rows of the periods they render only. A cold run's peak grows with the history where "
+            "DuckDB sorts and joins every row (bounded by PCVE_DUCKDB_MEMORY_LIMIT) and the extracts render "
+            "windows of periods in worker processes. Peak RSS of the main process as each step ended (MiB, "
+            f"cumulative; the dbt process is not in it): {where or 'n/a'}.")
 
 
 # ------------------------------------------------------------------ main
