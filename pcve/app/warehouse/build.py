@@ -90,8 +90,12 @@ def build(home: str | os.PathLike, force: bool = False, as_of: str | date | None
                 con.analyze("raw")  # PostgreSQL: planner statistics for the new rows (a no-op on DuckDB)
             command = ["build", "--no-write-json"]  # nothing reads run_results/manifest.json of a build
             if select:
-                # a view is its SQL alone: the same project (a data-only change) leaves each in place
-                command += ["--select", *select, "--exclude", "config.materialized:view"]
+                command += ["--select", *select]
+                if not db.target(h.root).is_postgres:
+                    # a view is its SQL alone, bound by name on DuckDB: a data-only change leaves each
+                    # in place. PostgreSQL binds a view to its tables' identity, and dbt replaces a
+                    # table by renaming the old one away and dropping it with cascade: its views go too.
+                    command += ["--exclude", "config.materialized:view"]
             else:
                 # a full build makes the incremental models (mart_indicator_values, by office) anew:
                 # their code, the configuration or the as-of date may have changed (snapshots keep history)
