@@ -111,7 +111,7 @@ class Settings:
                              "`pcve run`: a second process imports dbt and parses the project while the intake runs",
                              group="warehouse")
     duckdb_memory_limit: str = _var("PCVE_DUCKDB_MEMORY_LIMIT", "384MB", _text,
-                                    "DuckDB's memory limit in dbt (also read by dbt_project/profiles.yml) and in the extracts' reads",
+                                    "DuckDB's memory limit in dbt (also read by dbt_project/profiles.yml), the extracts' reads and the Parquet copies",
                                     group="warehouse")
     # ---- intake
     parse_workers: int | None = _var("PCVE_PARSE_WORKERS", None, int, "Parser processes (default: by CPUs)",
